@@ -1,0 +1,66 @@
+/**
+ * Starts dynalite, an implementation of DynamoDB's API, in this process or as a child process.
+ * Local and test infrastructure only: docker-compose uses DynamoDB Local, production uses AWS.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import dynalite from 'dynalite';
+import { freePort } from './free-port.js';
+
+/** A running dynalite. */
+export interface LocalDynamo {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Starts dynalite inside this process (tests). `path` persists it; memory when absent. */
+export async function startInProcessDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(options.path ? { path: options.path } : {}),
+  });
+  const port = options.port ?? (await freePort());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/**
+ * Starts dynalite as a child process, so its CPU time does not share an event loop with the code
+ * under measurement (benchmarks, the local stack).
+ */
+export async function startChildDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
+  const port = options.port ?? (await freePort());
+  const cli = createRequire(import.meta.url).resolve('dynalite/cli.js');
+  const args = [cli, '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0'];
+  if (options.path) args.push('--path', options.path);
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await fetch(endpoint, { method: 'POST' });
+      break;
+    } catch {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dynalite did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

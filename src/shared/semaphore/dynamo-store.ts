@@ -1,0 +1,181 @@
+/**
+ * SemaphoreStore over DynamoDB. Every write is one conditional UpdateItem on one slot item, and
+ * each is idempotent for its owner, so an SDK retry of a write that did land cannot make us
+ * believe we lost a slot we hold (or hold one we do not).
+ */
+import {
+  ConditionalCheckFailedException,
+  QueryCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { SemaphoreStoreError } from '../errors/semaphore-store-error.js';
+import type { ClaimWrite, Pool, ReclaimCutoffs, SemaphoreStore, SlotRecord } from './types.js';
+
+type Item = Record<string, AttributeValue>;
+
+const pk = (name: string) => `SEM#${name}`;
+const sk = (slot: number) => `SLOT#${String(slot).padStart(4, '0')}`;
+const key = (name: string, slot: number): Item => ({ pk: { S: pk(name) }, sk: { S: sk(slot) } });
+const num = (n: number): AttributeValue => ({ N: String(n) });
+
+// "owner" and "pool" are DynamoDB reserved words, hence the placeholders.
+const names = { '#owner': 'owner', '#pool': 'pool' };
+const takeoverCondition =
+  'attribute_not_exists(#owner) OR #owner = :owner OR ' +
+  '(leaseUntil < :leaseCut AND (attribute_not_exists(callStartedAt) OR callStartedAt < :callCut))';
+
+/** Narrowed DynamoDB client: the one call the store makes. */
+export type DynamoSender = Pick<DynamoDBClient, 'send'>;
+
+/** Store of semaphore slots in one DynamoDB table. */
+export class DynamoSemaphoreStore implements SemaphoreStore {
+  constructor(
+    private readonly client: DynamoSender,
+    private readonly tableName: string,
+  ) {}
+
+  async listSlots(name: string): Promise<SlotRecord[]> {
+    const records: SlotRecord[] = [];
+    let startKey: Item | undefined;
+    do {
+      const page: QueryCommandOutput = await this.run('listSlots', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: pk(name) } },
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) records.push(toRecord(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return records;
+  }
+
+  async claim(name: string, slot: number, write: ClaimWrite, cutoffs: ReclaimCutoffs): Promise<boolean> {
+    const values: Item = {
+      ':owner': { S: write.owner },
+      ':pool': { S: write.pool },
+      ':now': num(write.now),
+      ':leaseUntil': num(write.leaseUntil),
+      ':slot': num(slot),
+      ':leaseCut': num(cutoffs.leaseEndedBefore),
+      ':callCut': num(cutoffs.callStartedBefore),
+    };
+    let update = 'SET #owner = :owner, #pool = :pool, acquiredAt = :now, leaseUntil = :leaseUntil, slot = :slot';
+    if (write.callStartedAt !== undefined) {
+      update += ', callStartedAt = :callStartedAt';
+      values[':callStartedAt'] = num(write.callStartedAt);
+    } else {
+      update += ' REMOVE callStartedAt';
+    }
+    return this.conditional('claim', name, slot, update, takeoverCondition, values);
+  }
+
+  async renew(
+    name: string,
+    slot: number,
+    owner: string,
+    leaseUntil: number,
+    callStartedAt?: number,
+  ): Promise<boolean> {
+    const values: Item = { ':owner': { S: owner }, ':leaseUntil': num(leaseUntil) };
+    let update = 'SET leaseUntil = :leaseUntil';
+    if (callStartedAt !== undefined) {
+      update += ', callStartedAt = :callStartedAt';
+      values[':callStartedAt'] = num(callStartedAt);
+    }
+    return this.conditional('renew', name, slot, update, '#owner = :owner', values, ['#owner']);
+  }
+
+  async release(name: string, slot: number, owner: string): Promise<boolean> {
+    // Already free counts as released: an SDK retry of a release that landed must not report loss.
+    return this.conditional(
+      'release',
+      name,
+      slot,
+      'REMOVE #owner, #pool, acquiredAt, leaseUntil, callStartedAt',
+      '#owner = :owner OR attribute_not_exists(#owner)',
+      { ':owner': { S: owner } },
+    );
+  }
+
+  async forceRelease(name: string, slot: number, cutoffs: ReclaimCutoffs | null): Promise<boolean> {
+    if (cutoffs === null) {
+      return this.conditional(
+        'forceRelease',
+        name,
+        slot,
+        'REMOVE #owner, #pool, acquiredAt, leaseUntil, callStartedAt',
+        'attribute_exists(pk)',
+        undefined,
+      );
+    }
+    return this.conditional(
+      'forceRelease',
+      name,
+      slot,
+      'REMOVE #owner, #pool, acquiredAt, leaseUntil, callStartedAt',
+      takeoverCondition.replace(' OR #owner = :owner', ''),
+      { ':leaseCut': num(cutoffs.leaseEndedBefore), ':callCut': num(cutoffs.callStartedBefore) },
+    );
+  }
+
+  private async conditional(
+    operation: string,
+    name: string,
+    slot: number,
+    update: string,
+    condition: string,
+    values: Item | undefined,
+    usedNames: (keyof typeof names)[] = ['#owner', '#pool'],
+  ): Promise<boolean> {
+    const attributeNames: Record<string, string> = {};
+    for (const n of usedNames) if (update.includes(n) || condition.includes(n)) attributeNames[n] = names[n];
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: key(name, slot),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: attributeNames,
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw new SemaphoreStoreError(operation, { cause: err });
+    }
+  }
+
+  private async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw new SemaphoreStoreError(operation, { cause: err });
+    }
+  }
+}
+
+function toRecord(item: Item): SlotRecord {
+  const n = (a: AttributeValue | undefined) => (a?.N === undefined ? undefined : Number(a.N));
+  const slot = n(item.slot) ?? Number((item.sk?.S ?? '').replace('SLOT#', ''));
+  const record: { -readonly [K in keyof SlotRecord]: SlotRecord[K] } = { slot };
+  if (item.owner?.S !== undefined) record.owner = item.owner.S;
+  if (item.pool?.S === 'realtime' || item.pool?.S === 'batch') record.pool = item.pool.S as Pool;
+  const acquiredAt = n(item.acquiredAt);
+  if (acquiredAt !== undefined) record.acquiredAt = acquiredAt;
+  const leaseUntil = n(item.leaseUntil);
+  if (leaseUntil !== undefined) record.leaseUntil = leaseUntil;
+  const callStartedAt = n(item.callStartedAt);
+  if (callStartedAt !== undefined) record.callStartedAt = callStartedAt;
+  return record;
+}

@@ -1,0 +1,51 @@
+/**
+ * Release hints over Redis pub/sub, so waiters in other processes try a freed slot within
+ * milliseconds instead of polling. Hints are only hints: a lost one costs latency (the fallback
+ * check finds the slot), never correctness, because DynamoDB decides every claim.
+ */
+import type { Redis } from 'ioredis';
+import type { HintChannel, ReleaseHint } from './types.js';
+
+const channelOf = (name: string) => `semaphore:${name}:released`;
+
+/** HintChannel over one publishing connection and one dedicated subscriber connection. */
+export class RedisHintChannel implements HintChannel {
+  private readonly handlers = new Map<string, Set<(hint: ReleaseHint) => void>>();
+  private listening = false;
+
+  /** `subscriber` must be a connection used for nothing else (Redis subscriber mode). */
+  constructor(
+    private readonly publisher: Pick<Redis, 'publish'>,
+    private readonly subscriber: Pick<Redis, 'subscribe' | 'unsubscribe' | 'on'>,
+  ) {}
+
+  async publish(name: string, hint: ReleaseHint): Promise<void> {
+    await this.publisher.publish(channelOf(name), String(hint.slot));
+  }
+
+  async subscribe(name: string, onHint: (hint: ReleaseHint) => void): Promise<() => Promise<void>> {
+    const channel = channelOf(name);
+    if (!this.listening) {
+      this.listening = true;
+      this.subscriber.on('message', (ch: string, message: string) => {
+        const slot = Number(message);
+        if (!Number.isInteger(slot)) return;
+        for (const handler of this.handlers.get(ch) ?? []) handler({ slot });
+      });
+    }
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      await this.subscriber.subscribe(channel);
+    }
+    set.add(onHint);
+    return async () => {
+      set.delete(onHint);
+      if (set.size === 0 && this.handlers.get(channel) === set) {
+        this.handlers.delete(channel);
+        await this.subscriber.unsubscribe(channel);
+      }
+    };
+  }
+}

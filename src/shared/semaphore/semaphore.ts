@@ -1,0 +1,521 @@
+/**
+ * Distributed counting semaphore over DynamoDB: L slot items, each free or held under a renewed
+ * lease. A slot item is the holder, so the number of holders cannot drift from a counter.
+ *
+ * Slot states (see slot-rules.ts):
+ *   free -> held (conditional claim) -> free (release) | handed to a local waiter (no write)
+ *   held, lease expired, no call recorded          -> claimable (dead holder before its call)
+ *   held, call recorded at t, t + Stedi bound past -> claimable (Stedi has finished it too)
+ *
+ * Waiting: one grant loop per process serves all local waiters (realtime first, then FIFO). It
+ * reads the slots once, claims what the cached view says is free, and then sleeps until a release
+ * hint (Redis pub/sub), the moment a known lease or call bound runs out, or a jittered fallback
+ * check, whichever is first. DynamoDB store errors fail closed: the waiter is refused, no slot is
+ * granted that could not be recorded.
+ */
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { AcquireAbortedError } from '../errors/acquire-aborted-error.js';
+import { AcquireTimeoutError } from '../errors/acquire-timeout-error.js';
+import { LeaseLostError } from '../errors/lease-lost-error.js';
+import { SemaphoreStoreError } from '../errors/semaphore-store-error.js';
+import {
+  claimableAt,
+  isClaimable,
+  poolMayUse,
+  reclaimCutoffs,
+  slotPreference,
+  type ReclaimTiming,
+} from './slot-rules.js';
+import { SlotLease, type HeldSlot, type LeaseHost } from './slot-lease.js';
+import type { HintChannel, Pool, SemaphoreStore, SlotRecord } from './types.js';
+
+/** Options of a Semaphore; the unit of every duration is ms. */
+export interface SemaphoreOptions {
+  readonly store: SemaphoreStore;
+  /** Cross-process release hints; without them waiters rely on the fallback check. */
+  readonly hints?: HintChannel | undefined;
+  /** Semaphore name, one per Stedi account. */
+  readonly name: string;
+  /** The allocation L. */
+  readonly capacity: number;
+  /** Slots R only realtime holders may use. @defaultValue 0 */
+  readonly realtimeReserved?: number;
+  /** @defaultValue 15000 */
+  readonly leaseMs?: number;
+  /** Renew when this fraction of the lease has passed. @defaultValue 1/3 */
+  readonly renewFraction?: number;
+  /** Stedi's bound on one call. @defaultValue 90000 */
+  readonly stediTimeoutMs?: number;
+  /** Tolerated clock difference between workers. @defaultValue 500 */
+  readonly skewMarginMs?: number;
+  /** Longest sleep of a waiting process between checks, jittered ±25%. @defaultValue 1000 */
+  readonly fallbackCheckMs?: number;
+  /** Hand a finishing holder's slot to a local waiter instead of releasing it. @defaultValue true */
+  readonly handOver?: boolean;
+  /** Clock used for every lease time written or compared. @defaultValue Date.now */
+  readonly now?: () => number;
+  /** Source of jitter. @defaultValue Math.random */
+  readonly random?: () => number;
+}
+
+/** Options of one acquire call. */
+export interface AcquireOptions {
+  readonly pool: Pool;
+  /** Reject with AcquireTimeoutError after this long. @defaultValue no timeout */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+  /** Record the Stedi call start in the same write as the claim (the caller calls right away). */
+  readonly markCallStart?: boolean;
+}
+
+/** Events a Semaphore emits; attach an 'error' listener, as with any EventEmitter. */
+export interface SemaphoreEvents {
+  error: [Error];
+  leaseLost: [LeaseLostError];
+  acquired: [{ pool: Pool; slot: number; waitedMs: number; handedOver: boolean }];
+  released: [{ slot: number }];
+  renewed: [{ slot: number }];
+}
+
+const defaults = {
+  realtimeReserved: 0,
+  leaseMs: 15_000,
+  renewFraction: 1 / 3,
+  stediTimeoutMs: 90_000,
+  skewMarginMs: 500,
+  fallbackCheckMs: 1_000,
+  handOver: true,
+  now: Date.now,
+  random: Math.random,
+} as const;
+
+type Resolved = Required<Omit<SemaphoreOptions, 'hints'>> & Pick<SemaphoreOptions, 'hints'>;
+
+interface Waiter {
+  readonly pool: Pool;
+  readonly markCallStart: boolean;
+  readonly enqueuedAt: number;
+  settled: boolean;
+  resolve(lease: SlotLease): void;
+  reject(err: Error): void;
+}
+
+let ownerCounter = 0;
+const ownerPrefix = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+
+/** A counting semaphore whose slots live in a SemaphoreStore and are shared by every process. */
+export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHost {
+  readonly options: Resolved;
+  private readonly timing: ReclaimTiming;
+  private readonly waiters: { realtime: Waiter[]; batch: Waiter[] } = { realtime: [], batch: [] };
+  private readonly held = new Map<number, HeldSlot>();
+  private view = new Map<number, SlotRecord>();
+  private viewLoaded = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => Promise<void>) | undefined;
+  private started: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: SemaphoreOptions) {
+    super();
+    this.options = { ...defaults, ...stripUndefined(options) } as Resolved;
+    const { capacity, realtimeReserved } = this.options;
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be an integer >= 1');
+    if (!Number.isInteger(realtimeReserved) || realtimeReserved < 0 || realtimeReserved >= capacity) {
+      throw new RangeError('realtimeReserved must be an integer in [0, capacity)');
+    }
+    this.timing = { stediTimeoutMs: this.options.stediTimeoutMs, skewMarginMs: this.options.skewMarginMs };
+  }
+
+  /** Subscribes to release hints; acquire() does it on first use. */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      if (!this.options.hints) return;
+      try {
+        this.unsubscribe = await this.options.hints.subscribe(this.options.name, (hint) => this.onHint(hint.slot));
+      } catch (err) {
+        // Hints are an optimisation: without them the fallback check still finds free slots.
+        this.emit('error', asError(err, 'subscribing to release hints failed'));
+      }
+    })();
+    return this.started;
+  }
+
+  /** Waits for a slot of `pool` and returns its lease. */
+  async acquire(opts: AcquireOptions): Promise<SlotLease> {
+    if (this.closed) throw new AcquireAbortedError({ cause: new Error('semaphore closed') });
+    if (opts.signal?.aborted) throw new AcquireAbortedError({ cause: opts.signal.reason });
+    await this.start();
+    return new Promise<SlotLease>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => settle(new AcquireAbortedError({ cause: opts.signal?.reason }));
+      const waiter: Waiter = {
+        pool: opts.pool,
+        markCallStart: opts.markCallStart ?? false,
+        enqueuedAt: this.options.now(),
+        settled: false,
+        resolve: (lease) => {
+          if (waiter.settled) return;
+          cleanup();
+          resolve(lease);
+        },
+        reject: (err) => settle(err),
+      };
+      const cleanup = () => {
+        waiter.settled = true;
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        const list = this.waiters[waiter.pool];
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+      };
+      const settle = (err: Error) => {
+        if (waiter.settled) return;
+        cleanup();
+        reject(err);
+      };
+      if (opts.timeoutMs !== undefined) {
+        timer = setTimeout(() => settle(new AcquireTimeoutError(opts.pool, opts.timeoutMs ?? 0)), opts.timeoutMs);
+      }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters[opts.pool].push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Number of local waiters by pool. */
+  waiting(): { realtime: number; batch: number } {
+    return { realtime: this.waiters.realtime.length, batch: this.waiters.batch.length };
+  }
+
+  /** Slots this process holds now. */
+  heldSlots(): number[] {
+    return [...this.held.keys()];
+  }
+
+  /** One check now, as the wake timer would do: re-read the slots and grant what is free. */
+  async checkNow(): Promise<void> {
+    this.viewLoaded = false;
+    this.pump();
+    while (this.pumping) await new Promise((r) => setImmediate(r));
+  }
+
+  /** Refuses new acquires, rejects waiters, releases held slots, stops timers and hints. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    for (const w of [...this.waiters.realtime, ...this.waiters.batch]) {
+      w.reject(new AcquireAbortedError({ cause: new Error('semaphore closed') }));
+    }
+    await Promise.allSettled(
+      [...this.held.values()].map(async (h) => {
+        if (h.current) await h.current.release();
+        else await this.releaseHeld(h);
+      }),
+    );
+    await this.unsubscribe?.().catch(() => undefined);
+  }
+
+  // ---- LeaseHost ----
+
+  /** @internal */
+  async markCallStart(held: HeldSlot): Promise<void> {
+    await this.writeLease(held, this.options.now(), true);
+  }
+
+  /** @internal */
+  async renew(held: HeldSlot): Promise<void> {
+    await this.writeLease(held, undefined, true);
+  }
+
+  /** @internal Hands the slot to a local waiter or releases it. */
+  async finish(lease: SlotLease): Promise<void> {
+    const held = lease.held;
+    if (held.current !== lease) return;
+    held.current = undefined;
+    if (held.lost) return;
+    const next = this.options.handOver && !this.closed ? this.nextWaiterFor(held.slot) : undefined;
+    if (next) {
+      await this.grant(next, held, true);
+      return;
+    }
+    await this.releaseHeld(held);
+  }
+
+  // ---- granting ----
+
+  private nextWaiterFor(slot: number): Waiter | undefined {
+    const { capacity, realtimeReserved } = this.options;
+    for (const pool of ['realtime', 'batch'] as const) {
+      if (!poolMayUse(pool, slot, capacity, realtimeReserved)) continue;
+      const w = this.waiters[pool][0];
+      if (w) return w;
+    }
+    return undefined;
+  }
+
+  private hasWaiters(): boolean {
+    return this.waiters.realtime.length + this.waiters.batch.length > 0;
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    if (!this.hasWaiters() || this.closed) return;
+    this.pumping = true;
+    void (async () => {
+      try {
+        do {
+          this.pumpAgain = false;
+          await this.grantRound();
+        } while (this.pumpAgain && this.hasWaiters() && !this.closed);
+      } finally {
+        this.pumping = false;
+        this.scheduleWake();
+      }
+    })();
+  }
+
+  /** Claims, in one concurrent round, a slot for each waiter the cached view can serve. */
+  private async grantRound(): Promise<void> {
+    if (!this.viewLoaded) {
+      try {
+        await this.refreshView();
+      } catch (err) {
+        this.failWaiters(asStoreError(err, 'listSlots'));
+        return;
+      }
+    }
+    const { capacity, realtimeReserved } = this.options;
+    const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
+    const taken = new Set<number>(this.held.keys());
+    const rounds: Promise<void>[] = [];
+    for (const waiter of [...this.waiters.realtime, ...this.waiters.batch]) {
+      const slot = slotPreference(waiter.pool, capacity, realtimeReserved).find(
+        (s) => !taken.has(s) && isClaimable(this.view.get(s), cutoffs),
+      );
+      if (slot === undefined) continue;
+      taken.add(slot);
+      rounds.push(this.claimFor(waiter, slot, cutoffs));
+    }
+    await Promise.all(rounds);
+  }
+
+  private async claimFor(waiter: Waiter, slot: number, cutoffs: ReturnType<typeof reclaimCutoffs>): Promise<void> {
+    const now = this.options.now();
+    const owner = `${ownerPrefix}:${++ownerCounter}`;
+    const leaseUntil = now + this.options.leaseMs;
+    const callStartedAt = waiter.markCallStart ? now : undefined;
+    let ok: boolean;
+    try {
+      ok = await this.options.store.claim(
+        this.options.name,
+        slot,
+        { owner, pool: waiter.pool, now, leaseUntil, ...(callStartedAt !== undefined ? { callStartedAt } : {}) },
+        cutoffs,
+      );
+    } catch (err) {
+      // Fail closed. The write may still have landed: give it back so it does not sit until expiry.
+      this.viewLoaded = false;
+      void this.options.store.release(this.options.name, slot, owner).catch(() => undefined);
+      this.failWaiters(asStoreError(err, 'claim'));
+      return;
+    }
+    if (!ok) {
+      // Someone else holds it with a live lease: note that, and look at the other slots.
+      this.view.set(slot, { slot, owner: '(other)', leaseUntil: now + this.options.leaseMs });
+      this.pumpAgain = true;
+      return;
+    }
+    const held: HeldSlot = {
+      slot,
+      owner,
+      leaseUntil,
+      callStartedAt,
+      lost: undefined,
+      renewTimer: undefined,
+      renewing: undefined,
+      current: undefined,
+    };
+    this.held.set(slot, held);
+    this.view.set(slot, { slot, owner, pool: waiter.pool, acquiredAt: now, leaseUntil });
+    this.scheduleRenewal(held);
+    if (waiter.settled || this.closed) {
+      // The waiter gave up while we claimed: serve another one, or give the slot back.
+      const other = this.closed ? undefined : this.nextWaiterFor(slot);
+      if (other) await this.grant(other, held, false);
+      else await this.releaseHeld(held);
+      return;
+    }
+    await this.grant(waiter, held, false, callStartedAt !== undefined);
+  }
+
+  private async grant(waiter: Waiter, held: HeldSlot, handedOver: boolean, callMarked = false): Promise<void> {
+    const lease = new SlotLease(this, held, waiter.pool, this.options.now(), handedOver);
+    held.current = lease;
+    // Remove the waiter before any await, so no second slot is granted to it meanwhile.
+    const list = this.waiters[waiter.pool];
+    const i = list.indexOf(waiter);
+    if (i >= 0) list.splice(i, 1);
+    if (waiter.markCallStart && !callMarked) {
+      try {
+        await this.markCallStart(held);
+      } catch (err) {
+        held.current = undefined;
+        if (!held.lost) await this.releaseHeld(held);
+        waiter.reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+    }
+    this.emit('acquired', {
+      pool: waiter.pool,
+      slot: held.slot,
+      waitedMs: this.options.now() - waiter.enqueuedAt,
+      handedOver,
+    });
+    waiter.resolve(lease);
+  }
+
+  private failWaiters(err: Error): void {
+    this.emit('error', err);
+    for (const w of [...this.waiters.realtime, ...this.waiters.batch]) w.reject(err);
+  }
+
+  private async refreshView(): Promise<void> {
+    const records = await this.options.store.listSlots(this.options.name);
+    this.view = new Map(records.map((r) => [r.slot, r]));
+    this.viewLoaded = true;
+  }
+
+  private onHint(slot: number): void {
+    if (this.held.has(slot)) return;
+    this.view.delete(slot);
+    this.pump();
+  }
+
+  /** Sleeps until the next slot could become claimable, or the jittered fallback, whichever first. */
+  private scheduleWake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (!this.hasWaiters() || this.closed) return;
+    const now = this.options.now();
+    const jitter = 0.75 + this.options.random() * 0.5;
+    let wakeAt = now + this.options.fallbackCheckMs * jitter;
+    for (const record of this.view.values()) {
+      if (record.owner === undefined || this.held.has(record.slot)) continue;
+      wakeAt = Math.min(wakeAt, claimableAt(record, this.timing));
+    }
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.viewLoaded = false;
+      this.pump();
+    }, Math.max(0, wakeAt - now));
+    this.wakeTimer.unref();
+  }
+
+  // ---- holding ----
+
+  private scheduleRenewal(held: HeldSlot, delayMs = this.options.leaseMs * this.options.renewFraction): void {
+    if (held.renewTimer) clearTimeout(held.renewTimer);
+    held.renewTimer = setTimeout(() => {
+      held.renewTimer = undefined;
+      this.writeLease(held, undefined, false).catch(() => undefined);
+    }, delayMs);
+    held.renewTimer.unref();
+  }
+
+  /**
+   * Extends the lease, optionally recording a call start. Writes are chained so renewals never
+   * overlap. `rethrow` is false for the background timer, whose failures go to 'error'.
+   */
+  private async writeLease(held: HeldSlot, callStartedAt: number | undefined, rethrow: boolean): Promise<void> {
+    while (held.renewing) await held.renewing.catch(() => undefined);
+    if (held.lost) throw held.lost;
+    const write = (async () => {
+      const leaseUntil = this.options.now() + this.options.leaseMs;
+      let ok: boolean;
+      try {
+        ok = await this.options.store.renew(this.options.name, held.slot, held.owner, leaseUntil, callStartedAt);
+      } catch (err) {
+        const storeErr = asStoreError(err, 'renew');
+        this.emit('error', storeErr);
+        if (this.options.now() >= held.leaseUntil - this.options.skewMarginMs) {
+          this.markLost(held, storeErr);
+        } else {
+          this.scheduleRenewal(held, this.options.leaseMs / 10);
+        }
+        throw storeErr;
+      }
+      if (!ok) {
+        this.markLost(held);
+        throw held.lost ?? new LeaseLostError(held.slot);
+      }
+      held.leaseUntil = leaseUntil;
+      if (callStartedAt !== undefined) held.callStartedAt = callStartedAt;
+      this.scheduleRenewal(held);
+      this.emit('renewed', { slot: held.slot });
+    })();
+    held.renewing = write;
+    try {
+      await write;
+    } catch (err) {
+      if (rethrow) throw err;
+    } finally {
+      if (held.renewing === write) held.renewing = undefined;
+    }
+  }
+
+  private markLost(held: HeldSlot, cause?: unknown): void {
+    if (held.lost) return;
+    const why = cause === undefined ? 'it was reclaimed by another holder' : 'it could not be renewed before expiry';
+    held.lost = new LeaseLostError(held.slot, `lease on slot ${held.slot} was lost: ${why}`, { cause });
+    if (held.renewTimer) clearTimeout(held.renewTimer);
+    held.renewTimer = undefined;
+    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
+    this.viewLoaded = false;
+    held.current?.notifyLost(held.lost);
+    this.emit('leaseLost', held.lost);
+  }
+
+  private async releaseHeld(held: HeldSlot): Promise<void> {
+    if (held.renewTimer) clearTimeout(held.renewTimer);
+    held.renewTimer = undefined;
+    while (held.renewing) await held.renewing.catch(() => undefined);
+    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
+    if (held.lost) return;
+    try {
+      await this.options.store.release(this.options.name, held.slot, held.owner);
+    } catch (err) {
+      // The slot then comes back when its lease (or, in a call, the Stedi bound) runs out.
+      this.emit('error', asStoreError(err, 'release'));
+      return;
+    }
+    this.view.delete(held.slot);
+    this.emit('released', { slot: held.slot });
+    if (this.options.hints) {
+      this.options.hints
+        .publish(this.options.name, { slot: held.slot })
+        .catch((err: unknown) => this.emit('error', asError(err, 'publishing a release hint failed')));
+    }
+    this.pump();
+  }
+}
+
+function asStoreError(err: unknown, operation: string): Error {
+  return err instanceof SemaphoreStoreError ? err : new SemaphoreStoreError(operation, { cause: err });
+}
+
+function asError(err: unknown, message: string): Error {
+  return new Error(`${message}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,116 @@
+/**
+ * A holder's handle on one semaphore slot. The slot's DynamoDB ownership (token, lease, renewal
+ * timer) lives in a HeldSlot that can outlive one handle: when a holder releases while a local
+ * waiter could use the slot, the HeldSlot is handed to the waiter under a new handle, with no
+ * write to DynamoDB. States: held -> released | lost.
+ */
+import { LeaseLostError } from '../errors/lease-lost-error.js';
+import type { Pool } from './types.js';
+
+/** What a lease handle needs from its semaphore. */
+export interface LeaseHost {
+  markCallStart(held: HeldSlot): Promise<void>;
+  renew(held: HeldSlot): Promise<void>;
+  finish(lease: SlotLease): Promise<void>;
+}
+
+/** DynamoDB ownership of one slot by this process. */
+export interface HeldSlot {
+  readonly slot: number;
+  /** Lease token written on the slot item. */
+  readonly owner: string;
+  /** Lease end as last written (this process's clock, epoch ms). */
+  leaseUntil: number;
+  callStartedAt: number | undefined;
+  lost: LeaseLostError | undefined;
+  renewTimer: NodeJS.Timeout | undefined;
+  renewing: Promise<void> | undefined;
+  /** The handle currently using the slot. */
+  current: SlotLease | undefined;
+}
+
+/** A granted slot: call `markCallStart()` right before the Stedi call and `release()` after. */
+export class SlotLease {
+  private done = false;
+  private readonly lostListeners = new Set<(err: LeaseLostError) => void>();
+  private readonly lostController = new AbortController();
+
+  constructor(
+    private readonly host: LeaseHost,
+    /** @internal */ readonly held: HeldSlot,
+    /** The pool this holder acquired for. */
+    readonly pool: Pool,
+    /** When this handle was granted (epoch ms). */
+    readonly grantedAt: number,
+    /** True when the slot came from a finishing local holder rather than DynamoDB. */
+    readonly handedOver: boolean,
+  ) {}
+
+  /** The slot number (0 .. L-1). */
+  get slot(): number {
+    return this.held.slot;
+  }
+
+  /** The lease token written on the slot item. */
+  get owner(): string {
+    return this.held.owner;
+  }
+
+  /** Set once the slot was found reclaimed; no call may start on a lost slot. */
+  get lost(): LeaseLostError | undefined {
+    return this.held.lost;
+  }
+
+  /** Aborts when the lease is lost, for code that wants to stop its own work then. */
+  get lostSignal(): AbortSignal {
+    return this.lostController.signal;
+  }
+
+  /** Records the start of a Stedi call on the slot; throws LeaseLostError if the slot was lost. */
+  async markCallStart(): Promise<void> {
+    this.assertUsable();
+    await this.host.markCallStart(this.held);
+    this.assertUsable();
+  }
+
+  /** Renews the lease now (the background timer does this on its own). */
+  async renewNow(): Promise<void> {
+    this.assertUsable();
+    await this.host.renew(this.held);
+  }
+
+  /** Registers a callback for the loss of this lease; called at most once. */
+  onLost(listener: (err: LeaseLostError) => void): () => void {
+    if (this.held.lost) {
+      listener(this.held.lost);
+      return () => undefined;
+    }
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
+  }
+
+  /** Gives the slot back (or to a local waiter); safe to call more than once. */
+  async release(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.lostListeners.clear();
+    await this.host.finish(this);
+  }
+
+  /** True once released. */
+  get released(): boolean {
+    return this.done;
+  }
+
+  /** @internal Called by the semaphore when renewal finds the slot taken. */
+  notifyLost(err: LeaseLostError): void {
+    this.lostController.abort(err);
+    for (const listener of this.lostListeners) listener(err);
+    this.lostListeners.clear();
+  }
+
+  private assertUsable(): void {
+    if (this.done) throw new Error(`lease on slot ${this.slot} was already released`);
+    if (this.held.lost) throw this.held.lost;
+  }
+}

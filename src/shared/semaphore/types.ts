@@ -1,0 +1,70 @@
+/** Which pool a holder draws from: realtime may take any slot, batch only the shared slots. */
+export type Pool = 'realtime' | 'batch';
+
+/** One slot item as stored: a slot with no `owner` is free. */
+export interface SlotRecord {
+  readonly slot: number;
+  /** Lease token of the holder; absent when free. */
+  readonly owner?: string;
+  /** The pool the holder acquired for. */
+  readonly pool?: Pool;
+  /** When the current holder acquired the slot (holder's clock, epoch ms). */
+  readonly acquiredAt?: number;
+  /** Until when the lease holds unless renewed (holder's clock, epoch ms). */
+  readonly leaseUntil?: number;
+  /** When the holder's current Stedi call started (holder's clock, epoch ms). */
+  readonly callStartedAt?: number;
+}
+
+/** Cut-offs, computed with the acquirer's clock, after which a held slot may be taken over. */
+export interface ReclaimCutoffs {
+  /** A lease that ended before this instant is expired. */
+  readonly leaseEndedBefore: number;
+  /** A call that started before this instant is over at Stedi too. */
+  readonly callStartedBefore: number;
+}
+
+/** What a claim writes on the slot it takes. */
+export interface ClaimWrite {
+  readonly owner: string;
+  readonly pool: Pool;
+  readonly now: number;
+  readonly leaseUntil: number;
+  /** Record the Stedi call start with the claim (the caller calls right away). */
+  readonly callStartedAt?: number;
+}
+
+/**
+ * The few storage operations the semaphore needs, each one single-item and conditional, so the
+ * holders are the slot items themselves and no separate counter can drift from them.
+ */
+export interface SemaphoreStore {
+  /** Every slot item of the semaphore, strongly consistent. Missing items are free slots. */
+  listSlots(name: string): Promise<SlotRecord[]>;
+  /** Takes `slot` if it is free or reclaimable under `cutoffs`; false when someone else holds it. */
+  claim(name: string, slot: number, write: ClaimWrite, cutoffs: ReclaimCutoffs): Promise<boolean>;
+  /** Extends the lease (and optionally records a call start) if `owner` still holds it. */
+  renew(
+    name: string,
+    slot: number,
+    owner: string,
+    leaseUntil: number,
+    callStartedAt?: number,
+  ): Promise<boolean>;
+  /** Frees the slot if `owner` still holds it. */
+  release(name: string, slot: number, owner: string): Promise<boolean>;
+  /** Frees the slot whoever holds it, if reclaimable under `cutoffs` (operator tool). */
+  forceRelease(name: string, slot: number, cutoffs: ReclaimCutoffs | null): Promise<boolean>;
+}
+
+/** A "slot released" hint from another process; DynamoDB stays the only source of truth. */
+export interface ReleaseHint {
+  readonly slot: number;
+}
+
+/** Delivers release hints between processes (Redis pub/sub); optional and best-effort. */
+export interface HintChannel {
+  publish(name: string, hint: ReleaseHint): Promise<void>;
+  /** Subscribes; returns a function that unsubscribes. */
+  subscribe(name: string, onHint: (hint: ReleaseHint) => void): Promise<() => Promise<void>>;
+}
