@@ -20,7 +20,7 @@ export interface SemaphoreEnv {
   readonly store: DynamoSemaphoreStore;
   readonly requests: () => number;
   /** A new semaphore instance (as another worker would have); closed by `close()`. */
-  make(options: Partial<SemaphoreOptions> & { capacity: number; hints?: boolean }): Semaphore;
+  make(options: Omit<Partial<SemaphoreOptions>, 'hints'> & { capacity: number; hints?: boolean }): Semaphore;
   close(): Promise<void>;
 }
 

@@ -52,6 +52,12 @@ export interface SemaphoreOptions {
   readonly skewMarginMs?: number;
   /** Longest sleep of a waiting process between checks, jittered ±25%. @defaultValue 1000 */
   readonly fallbackCheckMs?: number;
+  /**
+   * How far ahead a call start is recorded. A holder working through a backlog writes "calls up to
+   * now + this are covered" with each renewal, so the next call on a handed-over slot starts with
+   * no write in its path. Must exceed the renew interval. @defaultValue leaseMs / 2
+   */
+  readonly callCoverAheadMs?: number;
   /** Hand a finishing holder's slot to a local waiter instead of releasing it. @defaultValue true */
   readonly handOver?: boolean;
   /** Clock used for every lease time written or compared. @defaultValue Date.now */
@@ -122,7 +128,9 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
 
   constructor(options: SemaphoreOptions) {
     super();
-    this.options = { ...defaults, ...stripUndefined(options) } as Resolved;
+    const given = stripUndefined(options);
+    const leaseMs = given.leaseMs ?? defaults.leaseMs;
+    this.options = { ...defaults, callCoverAheadMs: leaseMs / 2, ...given } as Resolved;
     const { capacity, realtimeReserved } = this.options;
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be an integer >= 1');
     if (!Number.isInteger(realtimeReserved) || realtimeReserved < 0 || realtimeReserved >= capacity) {
@@ -223,14 +231,16 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
 
   // ---- LeaseHost ----
 
-  /** @internal */
+  /** @internal Makes sure a call starting now is covered on the slot, writing only when it is not. */
   async markCallStart(held: HeldSlot): Promise<void> {
-    await this.writeLease(held, this.options.now(), true);
+    while (held.renewing) await held.renewing.catch(() => undefined);
+    if (held.callStartedAt !== undefined && held.callStartedAt >= this.options.now()) return;
+    await this.writeLease(held, true, true);
   }
 
   /** @internal */
   async renew(held: HeldSlot): Promise<void> {
-    await this.writeLease(held, undefined, true);
+    await this.writeLease(held, false, true);
   }
 
   /** @internal Hands the slot to a local waiter or releases it. */
@@ -312,7 +322,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const now = this.options.now();
     const owner = `${ownerPrefix}:${++ownerCounter}`;
     const leaseUntil = now + this.options.leaseMs;
-    const callStartedAt = waiter.markCallStart ? now : undefined;
+    const callStartedAt = waiter.markCallStart ? now + this.options.callCoverAheadMs : undefined;
     let ok: boolean;
     try {
       ok = await this.options.store.claim(
@@ -426,20 +436,24 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     if (held.renewTimer) clearTimeout(held.renewTimer);
     held.renewTimer = setTimeout(() => {
       held.renewTimer = undefined;
-      this.writeLease(held, undefined, false).catch(() => undefined);
+      this.writeLease(held, false, false).catch(() => undefined);
     }, delayMs);
     held.renewTimer.unref();
   }
 
   /**
-   * Extends the lease, optionally recording a call start. Writes are chained so renewals never
-   * overlap. `rethrow` is false for the background timer, whose failures go to 'error'.
+   * Extends the lease. A slot that has been in a call (or is starting one) also gets its call
+   * cover moved to now + callCoverAheadMs. Writes are chained so renewals never overlap.
+   * `rethrow` is false for the background timer, whose failures go to 'error'.
    */
-  private async writeLease(held: HeldSlot, callStartedAt: number | undefined, rethrow: boolean): Promise<void> {
+  private async writeLease(held: HeldSlot, startingCall: boolean, rethrow: boolean): Promise<void> {
     while (held.renewing) await held.renewing.catch(() => undefined);
     if (held.lost) throw held.lost;
     const write = (async () => {
-      const leaseUntil = this.options.now() + this.options.leaseMs;
+      const now = this.options.now();
+      const leaseUntil = now + this.options.leaseMs;
+      const callStartedAt =
+        startingCall || held.callStartedAt !== undefined ? now + this.options.callCoverAheadMs : undefined;
       let ok: boolean;
       try {
         ok = await this.options.store.renew(this.options.name, held.slot, held.owner, leaseUntil, callStartedAt);

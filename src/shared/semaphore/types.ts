@@ -12,7 +12,11 @@ export interface SlotRecord {
   readonly acquiredAt?: number;
   /** Until when the lease holds unless renewed (holder's clock, epoch ms). */
   readonly leaseUntil?: number;
-  /** When the holder's current Stedi call started (holder's clock, epoch ms). */
+  /**
+   * The latest Stedi call start this slot covers (holder's clock, epoch ms): set when a call
+   * starts, and written up to `callCoverAheadMs` ahead while the holder works through a backlog,
+   * so a call may start later without a write. The slot stays taken until this + Stedi's bound.
+   */
   readonly callStartedAt?: number;
 }
 

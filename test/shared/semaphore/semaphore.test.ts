@@ -144,8 +144,8 @@ describe('Semaphore against dynalite', () => {
 
   it('hands a finishing holder slot to a local waiter without a DynamoDB write', async () => {
     const sem = env.make({ capacity: 1, ...timing });
-    const first = await sem.acquire({ pool: 'batch' });
-    const waiting = sem.acquire({ pool: 'batch' });
+    const first = await sem.acquire({ pool: 'batch', markCallStart: true });
+    const waiting = sem.acquire({ pool: 'batch', markCallStart: true });
     await sleep(50);
     const before = env.requests();
     await first.release();
@@ -178,6 +178,20 @@ describe('Semaphore against dynalite', () => {
     const [after] = await env.store.listSlots(env.name);
     expect(after?.owner).toBeUndefined();
     expect(after?.callStartedAt).toBeUndefined();
+  });
+
+  it('writes the call start again once the recorded cover has passed', async () => {
+    const sem = env.make({ capacity: 1, leaseMs: 3_000, callCoverAheadMs: 100, ...timing });
+    const lease = await sem.acquire({ pool: 'batch', markCallStart: true });
+    const [first] = await env.store.listSlots(env.name);
+    await sleep(150);
+    const before = env.requests();
+    await lease.markCallStart();
+    expect(env.requests() - before).toBe(1);
+    const [second] = await env.store.listSlots(env.name);
+    expect(second?.callStartedAt).toBeGreaterThan((first?.callStartedAt ?? 0) + 100);
+    expect(second?.callStartedAt).toBeGreaterThanOrEqual(Date.now());
+    await lease.release();
   });
 
   it('honours AbortSignal while waiting', async () => {

@@ -1,0 +1,99 @@
+/**
+ * One benchmark process: LANES loops, each taking a backlog token from Redis, acquiring a slot
+ * from the variant under test, holding it for a lognormal time, and releasing. Prints its holds
+ * and DynamoDB request count as one JSON line when the backlog is gone.
+ */
+import { Redis } from 'ioredis';
+import { createDynamoClient, countDynamoRequests } from '../../src/shared/clients/dynamodb.js';
+import { DynamoSemaphoreStore, RedisHintChannel, Semaphore } from '../../src/shared/semaphore/index.js';
+import { lognormal, seededRandom } from '../support/random.js';
+import type { Hold } from '../support/holds.js';
+import { PollingSemaphore } from './polling-semaphore.js';
+import { IdealSemaphore } from './ideal-semaphore.js';
+
+const e = process.env;
+const str = (k: string): string => e[k] ?? '';
+const n = (k: string): number => Number(e[k]);
+const variant = str('VARIANT');
+const capacity = n('L');
+const now = () => performance.timeOrigin + performance.now();
+
+const redis = new Redis(str('REDIS_URL'));
+const client = createDynamoClient({ endpoint: str('DYNAMO_ENDPOINT'), region: 'us-east-1' });
+const requests = countDynamoRequests(client);
+
+interface Slots {
+  acquire(): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+function slotsOf(): Slots {
+  if (variant === 'lease') {
+    const pub = new Redis(str('REDIS_URL'));
+    const sub = new Redis(str('REDIS_URL'));
+    const sem = new Semaphore({
+      store: new DynamoSemaphoreStore(client, str('TABLE')),
+      hints: new RedisHintChannel(pub, sub),
+      name: str('NAME'),
+      capacity,
+      handOver: str('HANDOVER') !== 'false',
+    });
+    sem.on('error', (err) => console.error(err.message));
+    return {
+      acquire: async () => {
+        // As a worker does: the call starts as soon as the slot is granted.
+        const lease = await sem.acquire({ pool: 'batch', markCallStart: true });
+        return () => lease.release();
+      },
+      close: async () => {
+        await sem.close();
+        pub.disconnect();
+        sub.disconnect();
+      },
+    };
+  }
+  if (variant === 'ideal') {
+    const sem = new IdealSemaphore(capacity);
+    return { acquire: async () => sem.acquire(), close: async () => undefined };
+  }
+  const poll = new PollingSemaphore(client, str('TABLE'), str('NAME'), capacity, {
+    baseMs: n('BASE_MS'),
+    maxMs: n('MAX_MS'),
+  });
+  return {
+    acquire: async () => {
+      const id = await poll.acquire();
+      return () => poll.release(id);
+    },
+    close: async () => undefined,
+  };
+}
+
+const slots = slotsOf();
+const sample = lognormal(seededRandom(n('SEED')), n('MEDIAN_MS'), n('SIGMA'));
+const holds: Hold[] = [];
+
+// Warm up connections (and hint subscription) before the start signal.
+await redis.ping();
+process.stdout.write('ready\n');
+while ((await redis.get(str('GO_KEY'))) === null) await new Promise((r) => setTimeout(r, 2));
+
+async function lane(): Promise<void> {
+  while ((await redis.decr(str('TOKENS_KEY'))) >= 0) {
+    const holdMs = sample();
+    const release = await slots.acquire();
+    const grantedAt = now();
+    await new Promise((r) => setTimeout(r, holdMs));
+    const releasedAt = now();
+    await release();
+    holds.push({ grantedAt, releasedAt });
+  }
+}
+
+const requestsBefore = requests.count();
+await Promise.all(Array.from({ length: n('LANES') }, () => lane()));
+const dynamoRequests = requests.count() - requestsBefore;
+await slots.close();
+process.stdout.write(JSON.stringify({ holds, dynamoRequests }) + '\n');
+redis.disconnect();
+client.destroy();

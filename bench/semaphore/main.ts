@@ -1,0 +1,145 @@
+/**
+ * `npm run bench:semaphore [-- --json] [-- --quick]`: several processes contend for L = 15 slots with
+ * lognormal hold times and a backlog of 40 x L acquisitions, for this semaphore, the reference
+ * polling semaphore (two backoff settings) and an in-process ideal. Prints, per workload and
+ * variant: backlog utilization, hand-off gap p50/p99, DynamoDB requests per acquisition and the
+ * most holders seen at once.
+ */
+import { Redis } from 'ioredis';
+import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
+import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
+import { startLocalRedis } from '../../src/shared/local/redis-server.js';
+import { ensureSemaphoreTable } from '../../src/shared/semaphore/index.js';
+import { PollingSemaphore } from './polling-semaphore.js';
+import { handOffGaps, maxConcurrent, percentile, utilization, type Hold } from '../support/holds.js';
+import { spawnBenchChild } from '../support/processes.js';
+
+const args = new Set(process.argv.slice(2));
+const json = args.has('--json');
+const quick = args.has('--quick');
+const L = 15;
+const PROCESSES = 3;
+const LANES = L;
+const BACKLOG = (quick ? 10 : 40) * L;
+const SIGMA = 0.7;
+const workloads = [150, 800];
+
+interface Variant {
+  readonly id: string;
+  readonly label: string;
+  readonly processes: number;
+  readonly env: Record<string, string>;
+}
+const variants: Variant[] = [
+  { id: 'lease', label: 'lease semaphore (this)', processes: PROCESSES, env: { VARIANT: 'lease' } },
+  { id: 'lease-no-handover', label: 'lease, hand-over off', processes: PROCESSES, env: { VARIANT: 'lease', HANDOVER: 'false' } },
+  { id: 'polling-500-10000', label: 'polling 500ms/10s (ref)', processes: PROCESSES, env: { VARIANT: 'polling', BASE_MS: '500', MAX_MS: '10000' } },
+  { id: 'polling-100-1000', label: 'polling 100ms/1s', processes: PROCESSES, env: { VARIANT: 'polling', BASE_MS: '100', MAX_MS: '1000' } },
+  { id: 'ideal', label: 'in-process ideal', processes: 1, env: { VARIANT: 'ideal' } },
+];
+
+/** Figures of one run. */
+interface Figures {
+  workloadMedianMs: number;
+  variant: string;
+  acquisitions: number;
+  backlogUtilization: number;
+  handOffGapP50Ms: number;
+  handOffGapP99Ms: number;
+  dynamoRequestsPerAcquisition: number;
+  maxConcurrentHolders: number;
+  seconds: number;
+}
+
+const redisServer = await startLocalRedis();
+const dynamo = await startChildDynalite();
+const redis = new Redis(redisServer.url);
+const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
+const results: Figures[] = [];
+let runNo = 0;
+
+try {
+  for (const median of workloads) {
+    for (const variant of variants) {
+      runNo++;
+      const table = `bench-${runNo}`;
+      const name = `acct-${runNo}`;
+      await ensureSemaphoreTable(client, table);
+      if (variant.env.VARIANT === 'polling') {
+        await new PollingSemaphore(client, table, name, L, { baseMs: 1, maxMs: 1 }).seed();
+      }
+      const tokensKey = `bench:${runNo}:tokens`;
+      const goKey = `bench:${runNo}:go`;
+      await redis.set(tokensKey, BACKLOG);
+      const lanes = variant.processes === 1 ? LANES * PROCESSES : LANES;
+      const children = Array.from({ length: variant.processes }, (_, i) =>
+        spawnBenchChild(new URL('./contender.ts', import.meta.url), {
+          ...variant.env,
+          REDIS_URL: redisServer.url,
+          DYNAMO_ENDPOINT: dynamo.endpoint,
+          TABLE: table,
+          NAME: name,
+          L: String(L),
+          LANES: String(lanes),
+          MEDIAN_MS: String(median),
+          SIGMA: String(SIGMA),
+          SEED: String(1000 * median + i),
+          TOKENS_KEY: tokensKey,
+          GO_KEY: goKey,
+        }),
+      );
+      await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
+      const start = performance.timeOrigin + performance.now();
+      await redis.set(goKey, '1');
+      const outputs = await Promise.all(children.map((c) => c.line((l) => l.startsWith('{'))));
+      const codes = await Promise.all(children.map((c) => c.exited));
+      if (codes.some((c) => c !== 0)) throw new Error(`${variant.id}: a contender exited with ${codes.join(',')}`);
+      const parsed = outputs.map((o) => JSON.parse(o) as { holds: Hold[]; dynamoRequests: number });
+      const holds = parsed.flatMap((p) => p.holds);
+      const lastGrant = Math.max(...holds.map((h) => h.grantedAt));
+      const end = Math.max(...holds.map((h) => h.releasedAt));
+      const gaps = handOffGaps(holds);
+      const figures: Figures = {
+        workloadMedianMs: median,
+        variant: variant.id,
+        acquisitions: holds.length,
+        backlogUtilization: utilization(holds, L, start, lastGrant),
+        handOffGapP50Ms: percentile(gaps, 50),
+        handOffGapP99Ms: percentile(gaps, 99),
+        dynamoRequestsPerAcquisition: parsed.reduce((s, p) => s + p.dynamoRequests, 0) / holds.length,
+        maxConcurrentHolders: maxConcurrent(holds),
+        seconds: (end - start) / 1000,
+      };
+      results.push(figures);
+      if (!json) printRow(variant.label, figures);
+    }
+  }
+} finally {
+  redis.disconnect();
+  client.destroy();
+  await Promise.allSettled([redisServer.stop(), dynamo.stop()]);
+}
+
+if (json) {
+  process.stdout.write(JSON.stringify({ L, processes: PROCESSES, backlog: BACKLOG, sigma: SIGMA, results }, null, 2) + '\n');
+}
+
+function printRow(label: string, f: Figures): void {
+  if (f === results[0] || results.at(-2)?.workloadMedianMs !== f.workloadMedianMs) {
+    console.log(
+      `\nworkload: lognormal median ${f.workloadMedianMs} ms, sigma ${SIGMA}; L=${L}; ${PROCESSES} processes; backlog ${BACKLOG}`,
+    );
+    console.log(
+      'variant                     util   gap p50   gap p99  ddb req/acq  max holders  acquisitions  seconds',
+    );
+  }
+  console.log(
+    `${label.padEnd(26)} ${f.backlogUtilization.toFixed(3).padStart(5)} ${fmt(f.handOffGapP50Ms)} ${fmt(f.handOffGapP99Ms)} ` +
+      `${f.dynamoRequestsPerAcquisition.toFixed(2).padStart(12)} ${String(f.maxConcurrentHolders).padStart(12)} ` +
+      `${String(f.acquisitions).padStart(13)} ${f.seconds.toFixed(1).padStart(8)}`,
+  );
+}
+
+function fmt(ms: number): string {
+  return `${ms.toFixed(1)}ms`.padStart(9);
+}
