@@ -7,19 +7,38 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/producer/**', '**/worker/**'], message: 'shared/ must not import from producer/ or worker/; producer and worker import only from shared/.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/producer/**', '**/worker/**'],
+              message:
+                'shared/ must not import from producer/ or worker/; producer and worker import only from shared/.',
+            },
+          ],
+        },
       ],
     },
   },
-  { files: ['src/producer/**'], rules: { 'no-restricted-imports': ['error', { patterns: ['**/worker/**'] }] } },
-  { files: ['src/worker/**'], rules: { 'no-restricted-imports': ['error', { patterns: ['**/producer/**'] }] } },
-  { files: ['test/**', 'bench/**', 'scripts/**', 'src/simulator/**'], rules: { 'no-restricted-imports': 'off' } },
+  {
+    files: ['src/producer/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/worker/**'] }] },
+  },
+  {
+    files: ['src/worker/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: ['**/producer/**'] }] },
+  },
+  {
+    files: ['test/**', 'bench/**', 'scripts/**', 'src/simulator/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
 );

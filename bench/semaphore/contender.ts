@@ -5,8 +5,12 @@
  */
 import { Redis } from 'ioredis';
 import { createDynamoClient, countDynamoRequests } from '../../src/shared/clients/dynamodb.js';
-import { DynamoSemaphoreStore, RedisHintChannel, Semaphore } from '../../src/shared/semaphore/index.js';
-import { lognormal, seededRandom } from '../support/random.js';
+import {
+  DynamoSemaphoreStore,
+  RedisHintChannel,
+  Semaphore,
+} from '../../src/shared/semaphore/index.js';
+import { lognormal, seededRandom } from '../../src/shared/random.js';
 import type { Hold } from '../support/holds.js';
 import { PollingSemaphore } from './polling-semaphore.js';
 import { IdealSemaphore } from './ideal-semaphore.js';

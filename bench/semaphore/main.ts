@@ -11,7 +11,13 @@ import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { ensureSemaphoreTable } from '../../src/shared/semaphore/index.js';
 import { PollingSemaphore } from './polling-semaphore.js';
-import { handOffGaps, maxConcurrent, percentile, utilization, type Hold } from '../support/holds.js';
+import {
+  handOffGaps,
+  maxConcurrent,
+  percentile,
+  utilization,
+  type Hold,
+} from '../support/holds.js';
 import { spawnBenchChild } from '../support/processes.js';
 
 const args = new Set(process.argv.slice(2));
@@ -32,9 +38,24 @@ interface Variant {
 }
 const variants: Variant[] = [
   { id: 'lease', label: 'lease semaphore (this)', processes: PROCESSES, env: { VARIANT: 'lease' } },
-  { id: 'lease-no-handover', label: 'lease, hand-over off', processes: PROCESSES, env: { VARIANT: 'lease', HANDOVER: 'false' } },
-  { id: 'polling-500-10000', label: 'polling 500ms/10s (ref)', processes: PROCESSES, env: { VARIANT: 'polling', BASE_MS: '500', MAX_MS: '10000' } },
-  { id: 'polling-100-1000', label: 'polling 100ms/1s', processes: PROCESSES, env: { VARIANT: 'polling', BASE_MS: '100', MAX_MS: '1000' } },
+  {
+    id: 'lease-no-handover',
+    label: 'lease, hand-over off',
+    processes: PROCESSES,
+    env: { VARIANT: 'lease', HANDOVER: 'false' },
+  },
+  {
+    id: 'polling-500-10000',
+    label: 'polling 500ms/10s (ref)',
+    processes: PROCESSES,
+    env: { VARIANT: 'polling', BASE_MS: '500', MAX_MS: '10000' },
+  },
+  {
+    id: 'polling-100-1000',
+    label: 'polling 100ms/1s',
+    processes: PROCESSES,
+    env: { VARIANT: 'polling', BASE_MS: '100', MAX_MS: '1000' },
+  },
   { id: 'ideal', label: 'in-process ideal', processes: 1, env: { VARIANT: 'ideal' } },
 ];
 
@@ -93,7 +114,8 @@ try {
       await redis.set(goKey, '1');
       const outputs = await Promise.all(children.map((c) => c.line((l) => l.startsWith('{'))));
       const codes = await Promise.all(children.map((c) => c.exited));
-      if (codes.some((c) => c !== 0)) throw new Error(`${variant.id}: a contender exited with ${codes.join(',')}`);
+      if (codes.some((c) => c !== 0))
+        throw new Error(`${variant.id}: a contender exited with ${codes.join(',')}`);
       const parsed = outputs.map((o) => JSON.parse(o) as { holds: Hold[]; dynamoRequests: number });
       const holds = parsed.flatMap((p) => p.holds);
       const lastGrant = Math.max(...holds.map((h) => h.grantedAt));
@@ -106,7 +128,8 @@ try {
         backlogUtilization: utilization(holds, L, start, lastGrant),
         handOffGapP50Ms: percentile(gaps, 50),
         handOffGapP99Ms: percentile(gaps, 99),
-        dynamoRequestsPerAcquisition: parsed.reduce((s, p) => s + p.dynamoRequests, 0) / holds.length,
+        dynamoRequestsPerAcquisition:
+          parsed.reduce((s, p) => s + p.dynamoRequests, 0) / holds.length,
         maxConcurrentHolders: maxConcurrent(holds),
         seconds: (end - start) / 1000,
       };
@@ -121,7 +144,10 @@ try {
 }
 
 if (json) {
-  process.stdout.write(JSON.stringify({ L, processes: PROCESSES, backlog: BACKLOG, sigma: SIGMA, results }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify({ L, processes: PROCESSES, backlog: BACKLOG, sigma: SIGMA, results }, null, 2) +
+      '\n',
+  );
 }
 
 function printRow(label: string, f: Figures): void {

@@ -52,7 +52,10 @@ export class PollingSemaphore {
             UpdateExpression: 'SET #c = #c + :one',
             ConditionExpression: '#c < :limit',
             ExpressionAttributeNames: { '#c': 'count' },
-            ExpressionAttributeValues: { ':one': { N: '1' }, ':limit': { N: String(this.capacity) } },
+            ExpressionAttributeValues: {
+              ':one': { N: '1' },
+              ':limit': { N: String(this.capacity) },
+            },
           }),
         );
         const id = randomUUID();
@@ -79,7 +82,10 @@ export class PollingSemaphore {
   /** Deletes the lock, then gives the count back. */
   async release(id: string): Promise<void> {
     await this.client.send(
-      new DeleteItemCommand({ TableName: this.table, Key: { pk: { S: `POLL#${this.name}` }, sk: { S: `LOCK#${id}` } } }),
+      new DeleteItemCommand({
+        TableName: this.table,
+        Key: { pk: { S: `POLL#${this.name}` }, sk: { S: `LOCK#${id}` } },
+      }),
     );
     await this.client.send(
       new UpdateItemCommand({

@@ -18,10 +18,16 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** Busy slot-time ÷ (capacity × window), counting only the part of each hold inside the window. */
-export function utilization(holds: readonly Hold[], capacity: number, from: number, to: number): number {
+export function utilization(
+  holds: readonly Hold[],
+  capacity: number,
+  from: number,
+  to: number,
+): number {
   if (to <= from) return NaN;
   let busy = 0;
-  for (const h of holds) busy += Math.max(0, Math.min(h.releasedAt, to) - Math.max(h.grantedAt, from));
+  for (const h of holds)
+    busy += Math.max(0, Math.min(h.releasedAt, to) - Math.max(h.grantedAt, from));
   return busy / (capacity * (to - from));
 }
 

@@ -46,7 +46,8 @@ export function spawnBenchChild(file: URL, env: Record<string, string>): BenchCh
         listeners.add(check);
         check();
         void exited.then((code) => {
-          if (listeners.has(check)) reject(new Error(`child exited with ${code} before the expected line`));
+          if (listeners.has(check))
+            reject(new Error(`child exited with ${code} before the expected line`));
         });
       }),
   };

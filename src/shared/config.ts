@@ -21,7 +21,9 @@ const optionalString = z
 export const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
 
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
     /** Prefix of every BullMQ key, so several deployments (or tests) can share one Redis. */

@@ -6,7 +6,11 @@ const live = new Set<ChildProcess>();
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 /** Runs a TypeScript file in a child Node process (through tsx) and tracks it for the leak check. */
-export function spawnTs(file: string | URL, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnTs(
+  file: string | URL,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
   const path = typeof file === 'string' ? file : fileURLToPath(file);
   const child = spawn(process.execPath, [tsxCli, path, ...args], {
     env: { ...process.env, ...env },
@@ -21,10 +25,14 @@ export function spawnTs(file: string | URL, args: string[], env: NodeJS.ProcessE
 export function exited(child: ChildProcess): Promise<number | NodeJS.Signals> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   if (child.signalCode !== null) return Promise.resolve(child.signalCode);
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  return new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
 }
 
 /** Pids of tracked children still running. */
 export function runningChildren(): number[] {
-  return [...live].filter((c) => c.exitCode === null && c.signalCode === null).map((c) => c.pid ?? -1);
+  return [...live]
+    .filter((c) => c.exitCode === null && c.signalCode === null)
+    .map((c) => c.pid ?? -1);
 }

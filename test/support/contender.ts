@@ -5,7 +5,12 @@
  */
 import { Redis } from 'ioredis';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
-import { DynamoSemaphoreStore, RedisHintChannel, Semaphore, type Pool } from '../../src/shared/semaphore/index.js';
+import {
+  DynamoSemaphoreStore,
+  RedisHintChannel,
+  Semaphore,
+  type Pool,
+} from '../../src/shared/semaphore/index.js';
 
 const env = process.env;
 const need = (k: string) => {
@@ -13,7 +18,9 @@ const need = (k: string) => {
   if (v === undefined) throw new Error(`missing ${k}`);
   return v;
 };
-const [L, R, lanes, iterations, holdMs] = ['L', 'R', 'LANES', 'ITERATIONS', 'HOLD_MS'].map((k) => Number(need(k)));
+const [L, R, lanes, iterations, holdMs] = ['L', 'R', 'LANES', 'ITERATIONS', 'HOLD_MS'].map((k) =>
+  Number(need(k)),
+);
 const keyPrefix = need('COUNTER_PREFIX');
 
 const incrMax = `local v = redis.call('INCR', KEYS[1]); local m = tonumber(redis.call('GET', KEYS[2]) or '0');
@@ -39,7 +46,8 @@ async function lane(id: number): Promise<void> {
     const pool: Pool = (id + i) % 3 === 0 ? 'realtime' : 'batch';
     const lease = await sem.acquire({ pool, markCallStart: true });
     await redis.eval(incrMax, 2, `${keyPrefix}:all`, `${keyPrefix}:all:max`);
-    if (pool === 'batch') await redis.eval(incrMax, 2, `${keyPrefix}:batch`, `${keyPrefix}:batch:max`);
+    if (pool === 'batch')
+      await redis.eval(incrMax, 2, `${keyPrefix}:batch`, `${keyPrefix}:batch:max`);
     await new Promise((r) => setTimeout(r, Math.random() * holdMs!));
     if (pool === 'batch') await redis.decr(`${keyPrefix}:batch`);
     await redis.decr(`${keyPrefix}:all`);

@@ -20,7 +20,9 @@ export interface SemaphoreEnv {
   readonly store: DynamoSemaphoreStore;
   readonly requests: () => number;
   /** A new semaphore instance (as another worker would have); closed by `close()`. */
-  make(options: Omit<Partial<SemaphoreOptions>, 'hints'> & { capacity: number; hints?: boolean }): Semaphore;
+  make(
+    options: Omit<Partial<SemaphoreOptions>, 'hints'> & { capacity: number; hints?: boolean },
+  ): Semaphore;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,11 @@ export interface SemaphoreEnv {
 export async function semaphoreEnv(): Promise<SemaphoreEnv> {
   const table = uniqueName('sem');
   const name = uniqueName('acct');
-  const client = createDynamoClient({ endpoint: inject('dynamoEndpoint'), region: 'us-east-1', maxAttempts: 1 });
+  const client = createDynamoClient({
+    endpoint: inject('dynamoEndpoint'),
+    region: 'us-east-1',
+    maxAttempts: 1,
+  });
   const counter = countDynamoRequests(client);
   await ensureSemaphoreTable(client, table);
   const store = new DynamoSemaphoreStore(client, table);

@@ -18,7 +18,9 @@ export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient
     maxAttempts: options.maxAttempts ?? 3,
     ...(local ? { endpoint: options.endpoint } : {}),
     // DynamoDB Local and dynalite accept any credentials; AWS uses its default provider chain.
-    ...(local && !hasCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+    ...(local && !hasCredentials
+      ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : {}),
   });
 }
 

@@ -2,7 +2,8 @@
 export class SemaphoreStoreError extends Error {
   override readonly name = 'SemaphoreStoreError';
   constructor(operation: string, options?: { cause?: unknown }) {
-    const why = options?.cause instanceof Error ? `: ${options.cause.name}: ${options.cause.message}` : '';
+    const why =
+      options?.cause instanceof Error ? `: ${options.cause.name}: ${options.cause.message}` : '';
     super(`semaphore store ${operation} failed${why}`, options);
   }
 }

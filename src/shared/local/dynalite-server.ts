@@ -14,7 +14,9 @@ export interface LocalDynamo {
 }
 
 /** Starts dynalite inside this process (tests). `path` persists it; memory when absent. */
-export async function startInProcessDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
+export async function startInProcessDynalite(
+  options: { path?: string; port?: number } = {},
+): Promise<LocalDynamo> {
   const server = dynalite({
     createTableMs: 0,
     deleteTableMs: 0,
@@ -36,7 +38,9 @@ export async function startInProcessDynalite(options: { path?: string; port?: nu
  * Starts dynalite as a child process, so its CPU time does not share an event loop with the code
  * under measurement (benchmarks, the local stack).
  */
-export async function startChildDynalite(options: { path?: string; port?: number } = {}): Promise<LocalDynamo> {
+export async function startChildDynalite(
+  options: { path?: string; port?: number } = {},
+): Promise<LocalDynamo> {
   const port = options.port ?? (await freePort());
   const cli = createRequire(import.meta.url).resolve('dynalite/cli.js');
   const args = [cli, '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0'];
@@ -52,7 +56,8 @@ export async function startChildDynalite(options: { path?: string; port?: number
       await fetch(endpoint, { method: 'POST' });
       break;
     } catch {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`dynalite did not start: ${stderr}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`dynalite did not start: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

@@ -26,20 +26,35 @@ export interface LocalRedisOptions {
 /** Starts redis-server on a free port and waits until it answers PING. */
 export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<LocalRedis> {
   const port = options.port ?? (await freePort());
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--maxmemory-policy', 'noeviction'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+  ];
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
     args.push('--dir', options.dataDir, '--appendonly', 'yes', '--appendfsync', 'everysec');
   } else {
     args.push('--appendonly', 'no');
   }
-  const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(options.binary ?? 'redis-server', args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err) =>
-      reject(new Error(`cannot start redis-server (${err.message}); install it: apt-get install redis-server`)),
+      reject(
+        new Error(
+          `cannot start redis-server (${err.message}); install it: apt-get install redis-server`,
+        ),
+      ),
     ),
   );
   const url = `redis://127.0.0.1:${port}`;
@@ -58,14 +73,19 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
 async function waitForPing(url: string, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const client = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
       await client.ping();
       return;
     } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer on ${url}: ${stderr()}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server did not answer on ${url}: ${stderr()}`);
       await new Promise((r) => setTimeout(r, 50));
     } finally {
       client.disconnect();

@@ -58,7 +58,12 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
     return records;
   }
 
-  async claim(name: string, slot: number, write: ClaimWrite, cutoffs: ReclaimCutoffs): Promise<boolean> {
+  async claim(
+    name: string,
+    slot: number,
+    write: ClaimWrite,
+    cutoffs: ReclaimCutoffs,
+  ): Promise<boolean> {
     const values: Item = {
       ':owner': { S: write.owner },
       ':pool': { S: write.pool },
@@ -68,7 +73,8 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
       ':leaseCut': num(cutoffs.leaseEndedBefore),
       ':callCut': num(cutoffs.callStartedBefore),
     };
-    let update = 'SET #owner = :owner, #pool = :pool, acquiredAt = :now, leaseUntil = :leaseUntil, slot = :slot';
+    let update =
+      'SET #owner = :owner, #pool = :pool, acquiredAt = :now, leaseUntil = :leaseUntil, slot = :slot';
     if (write.callStartedAt !== undefined) {
       update += ', callStartedAt = :callStartedAt';
       values[':callStartedAt'] = num(write.callStartedAt);
@@ -137,7 +143,8 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
     usedNames: (keyof typeof names)[] = ['#owner', '#pool'],
   ): Promise<boolean> {
     const attributeNames: Record<string, string> = {};
-    for (const n of usedNames) if (update.includes(n) || condition.includes(n)) attributeNames[n] = names[n];
+    for (const n of usedNames)
+      if (update.includes(n) || condition.includes(n)) attributeNames[n] = names[n];
     try {
       await this.client.send(
         new UpdateItemCommand({

@@ -1,4 +1,9 @@
-export { Semaphore, type SemaphoreOptions, type AcquireOptions, type SemaphoreEvents } from './semaphore.js';
+export {
+  Semaphore,
+  type SemaphoreOptions,
+  type AcquireOptions,
+  type SemaphoreEvents,
+} from './semaphore.js';
 export { SlotLease } from './slot-lease.js';
 export { DynamoSemaphoreStore } from './dynamo-store.js';
 export { RedisHintChannel } from './redis-hint-channel.js';

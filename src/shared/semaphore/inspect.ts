@@ -40,7 +40,10 @@ export interface InspectParams extends ReclaimTiming {
 }
 
 /** Reads every slot and describes the holders. */
-export async function inspectSemaphore(store: SemaphoreStore, params: InspectParams): Promise<SemaphoreStatus> {
+export async function inspectSemaphore(
+  store: SemaphoreStore,
+  params: InspectParams,
+): Promise<SemaphoreStatus> {
   const records = await store.listSlots(params.name);
   const now = (params.now ?? Date.now)();
   const holders: HolderView[] = [];
@@ -49,7 +52,9 @@ export async function inspectSemaphore(store: SemaphoreStore, params: InspectPar
     const reclaimAt = claimableAt(r, params);
     holders.push({
       slot: r.slot,
-      slotKind: poolMayUse('batch', r.slot, params.capacity, params.realtimeReserved) ? 'shared' : 'reserved',
+      slotKind: poolMayUse('batch', r.slot, params.capacity, params.realtimeReserved)
+        ? 'shared'
+        : 'reserved',
       pool: r.pool,
       owner: r.owner,
       ageMs: r.acquiredAt === undefined ? undefined : now - r.acquiredAt,

@@ -132,11 +132,19 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const leaseMs = given.leaseMs ?? defaults.leaseMs;
     this.options = { ...defaults, callCoverAheadMs: leaseMs / 2, ...given } as Resolved;
     const { capacity, realtimeReserved } = this.options;
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be an integer >= 1');
-    if (!Number.isInteger(realtimeReserved) || realtimeReserved < 0 || realtimeReserved >= capacity) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError('capacity must be an integer >= 1');
+    if (
+      !Number.isInteger(realtimeReserved) ||
+      realtimeReserved < 0 ||
+      realtimeReserved >= capacity
+    ) {
       throw new RangeError('realtimeReserved must be an integer in [0, capacity)');
     }
-    this.timing = { stediTimeoutMs: this.options.stediTimeoutMs, skewMarginMs: this.options.skewMarginMs };
+    this.timing = {
+      stediTimeoutMs: this.options.stediTimeoutMs,
+      skewMarginMs: this.options.skewMarginMs,
+    };
   }
 
   /** Subscribes to release hints; acquire() does it on first use. */
@@ -144,7 +152,9 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     this.started ??= (async () => {
       if (!this.options.hints) return;
       try {
-        this.unsubscribe = await this.options.hints.subscribe(this.options.name, (hint) => this.onHint(hint.slot));
+        this.unsubscribe = await this.options.hints.subscribe(this.options.name, (hint) =>
+          this.onHint(hint.slot),
+        );
       } catch (err) {
         // Hints are an optimisation: without them the fallback check still finds free slots.
         this.emit('error', asError(err, 'subscribing to release hints failed'));
@@ -187,7 +197,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
         reject(err);
       };
       if (opts.timeoutMs !== undefined) {
-        timer = setTimeout(() => settle(new AcquireTimeoutError(opts.pool, opts.timeoutMs ?? 0)), opts.timeoutMs);
+        timer = setTimeout(
+          () => settle(new AcquireTimeoutError(opts.pool, opts.timeoutMs ?? 0)),
+          opts.timeoutMs,
+        );
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters[opts.pool].push(waiter);
@@ -318,7 +331,11 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     await Promise.all(rounds);
   }
 
-  private async claimFor(waiter: Waiter, slot: number, cutoffs: ReturnType<typeof reclaimCutoffs>): Promise<void> {
+  private async claimFor(
+    waiter: Waiter,
+    slot: number,
+    cutoffs: ReturnType<typeof reclaimCutoffs>,
+  ): Promise<void> {
     const now = this.options.now();
     const owner = `${ownerPrefix}:${++ownerCounter}`;
     const leaseUntil = now + this.options.leaseMs;
@@ -328,7 +345,13 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       ok = await this.options.store.claim(
         this.options.name,
         slot,
-        { owner, pool: waiter.pool, now, leaseUntil, ...(callStartedAt !== undefined ? { callStartedAt } : {}) },
+        {
+          owner,
+          pool: waiter.pool,
+          now,
+          leaseUntil,
+          ...(callStartedAt !== undefined ? { callStartedAt } : {}),
+        },
         cutoffs,
       );
     } catch (err) {
@@ -367,7 +390,12 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     await this.grant(waiter, held, false, callStartedAt !== undefined);
   }
 
-  private async grant(waiter: Waiter, held: HeldSlot, handedOver: boolean, callMarked = false): Promise<void> {
+  private async grant(
+    waiter: Waiter,
+    held: HeldSlot,
+    handedOver: boolean,
+    callMarked = false,
+  ): Promise<void> {
     const lease = new SlotLease(this, held, waiter.pool, this.options.now(), handedOver);
     held.current = lease;
     // Remove the waiter before any await, so no second slot is granted to it meanwhile.
@@ -422,17 +450,23 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       if (record.owner === undefined || this.held.has(record.slot)) continue;
       wakeAt = Math.min(wakeAt, claimableAt(record, this.timing));
     }
-    this.wakeTimer = setTimeout(() => {
-      this.wakeTimer = undefined;
-      this.viewLoaded = false;
-      this.pump();
-    }, Math.max(0, wakeAt - now));
+    this.wakeTimer = setTimeout(
+      () => {
+        this.wakeTimer = undefined;
+        this.viewLoaded = false;
+        this.pump();
+      },
+      Math.max(0, wakeAt - now),
+    );
     this.wakeTimer.unref();
   }
 
   // ---- holding ----
 
-  private scheduleRenewal(held: HeldSlot, delayMs = this.options.leaseMs * this.options.renewFraction): void {
+  private scheduleRenewal(
+    held: HeldSlot,
+    delayMs = this.options.leaseMs * this.options.renewFraction,
+  ): void {
     if (held.renewTimer) clearTimeout(held.renewTimer);
     held.renewTimer = setTimeout(() => {
       held.renewTimer = undefined;
@@ -453,10 +487,18 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       const now = this.options.now();
       const leaseUntil = now + this.options.leaseMs;
       const callStartedAt =
-        startingCall || held.callStartedAt !== undefined ? now + this.options.callCoverAheadMs : undefined;
+        startingCall || held.callStartedAt !== undefined
+          ? now + this.options.callCoverAheadMs
+          : undefined;
       let ok: boolean;
       try {
-        ok = await this.options.store.renew(this.options.name, held.slot, held.owner, leaseUntil, callStartedAt);
+        ok = await this.options.store.renew(
+          this.options.name,
+          held.slot,
+          held.owner,
+          leaseUntil,
+          callStartedAt,
+        );
       } catch (err) {
         const storeErr = asStoreError(err, 'renew');
         this.emit('error', storeErr);
@@ -488,8 +530,13 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
 
   private markLost(held: HeldSlot, cause?: unknown): void {
     if (held.lost) return;
-    const why = cause === undefined ? 'it was reclaimed by another holder' : 'it could not be renewed before expiry';
-    held.lost = new LeaseLostError(held.slot, `lease on slot ${held.slot} was lost: ${why}`, { cause });
+    const why =
+      cause === undefined
+        ? 'it was reclaimed by another holder'
+        : 'it could not be renewed before expiry';
+    held.lost = new LeaseLostError(held.slot, `lease on slot ${held.slot} was lost: ${why}`, {
+      cause,
+    });
     if (held.renewTimer) clearTimeout(held.renewTimer);
     held.renewTimer = undefined;
     if (this.held.get(held.slot) === held) this.held.delete(held.slot);
@@ -516,18 +563,24 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     if (this.options.hints) {
       this.options.hints
         .publish(this.options.name, { slot: held.slot })
-        .catch((err: unknown) => this.emit('error', asError(err, 'publishing a release hint failed')));
+        .catch((err: unknown) =>
+          this.emit('error', asError(err, 'publishing a release hint failed')),
+        );
     }
     this.pump();
   }
 }
 
 function asStoreError(err: unknown, operation: string): Error {
-  return err instanceof SemaphoreStoreError ? err : new SemaphoreStoreError(operation, { cause: err });
+  return err instanceof SemaphoreStoreError
+    ? err
+    : new SemaphoreStoreError(operation, { cause: err });
 }
 
 function asError(err: unknown, message: string): Error {
-  return new Error(`${message}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return new Error(`${message}: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -25,7 +25,12 @@ export function sharedSlotCount(capacity: number, realtimeReserved: number): num
 }
 
 /** True when a holder of `pool` may use `slot`. */
-export function poolMayUse(pool: Pool, slot: number, capacity: number, realtimeReserved: number): boolean {
+export function poolMayUse(
+  pool: Pool,
+  slot: number,
+  capacity: number,
+  realtimeReserved: number,
+): boolean {
   if (slot < 0 || slot >= capacity) return false;
   return pool === 'realtime' || slot < sharedSlotCount(capacity, realtimeReserved);
 }

@@ -46,7 +46,8 @@ export async function ensureSemaphoreTable(
     } catch (err) {
       if (!(err instanceof ResourceNotFoundException)) throw err;
     }
-    if (Date.now() > deadline) throw new Error(`table ${tableName} did not become ACTIVE in ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`table ${tableName} did not become ACTIVE in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

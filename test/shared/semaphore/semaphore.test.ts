@@ -24,7 +24,11 @@ afterEach(async () => {
   await env.close();
 });
 
-async function acquireAll(sem: Semaphore, n: number, pool: 'realtime' | 'batch'): Promise<SlotLease[]> {
+async function acquireAll(
+  sem: Semaphore,
+  n: number,
+  pool: 'realtime' | 'batch',
+): Promise<SlotLease[]> {
   return Promise.all(Array.from({ length: n }, () => sem.acquire({ pool })));
 }
 
@@ -33,8 +37,15 @@ describe('Semaphore against dynalite', () => {
     const sem = env.make({ capacity: 3, ...timing });
     const leases = await acquireAll(sem, 3, 'realtime');
     expect(new Set(leases.map((l) => l.slot))).toEqual(new Set([0, 1, 2]));
-    await expect(sem.acquire({ pool: 'realtime', timeoutMs: 300 })).rejects.toBeInstanceOf(AcquireTimeoutError);
-    const status = await inspectSemaphore(env.store, { name: env.name, capacity: 3, realtimeReserved: 0, ...timing });
+    await expect(sem.acquire({ pool: 'realtime', timeoutMs: 300 })).rejects.toBeInstanceOf(
+      AcquireTimeoutError,
+    );
+    const status = await inspectSemaphore(env.store, {
+      name: env.name,
+      capacity: 3,
+      realtimeReserved: 0,
+      ...timing,
+    });
     expect(status.holders).toHaveLength(3);
     expect(status.free).toBe(0);
     await Promise.all(leases.map((l) => l.release()));
@@ -43,10 +54,17 @@ describe('Semaphore against dynalite', () => {
   it('never lets batch hold more than L - R, while realtime takes the reserved slots', async () => {
     const sem = env.make({ capacity: 4, realtimeReserved: 2, ...timing });
     const batch = await acquireAll(sem, 2, 'batch');
-    await expect(sem.acquire({ pool: 'batch', timeoutMs: 300 })).rejects.toBeInstanceOf(AcquireTimeoutError);
+    await expect(sem.acquire({ pool: 'batch', timeoutMs: 300 })).rejects.toBeInstanceOf(
+      AcquireTimeoutError,
+    );
     const realtime = await acquireAll(sem, 2, 'realtime');
     expect(realtime.map((l) => l.slot).sort()).toEqual([2, 3]);
-    const status = await inspectSemaphore(env.store, { name: env.name, capacity: 4, realtimeReserved: 2, ...timing });
+    const status = await inspectSemaphore(env.store, {
+      name: env.name,
+      capacity: 4,
+      realtimeReserved: 2,
+      ...timing,
+    });
     expect(status.heldByPool).toEqual({ realtime: 2, batch: 2 });
     await Promise.all([...batch, ...realtime].map((l) => l.release()));
   });
@@ -79,10 +97,15 @@ describe('Semaphore against dynalite', () => {
   it('reclaims a dead holder idle slot within lease + 1 s', async () => {
     const now = Date.now();
     const leaseMs = 400;
-    await env.store.claim(env.name, 0, { owner: 'dead-worker', pool: 'batch', now, leaseUntil: now + leaseMs }, {
-      leaseEndedBefore: 0,
-      callStartedBefore: 0,
-    });
+    await env.store.claim(
+      env.name,
+      0,
+      { owner: 'dead-worker', pool: 'batch', now, leaseUntil: now + leaseMs },
+      {
+        leaseEndedBefore: 0,
+        callStartedBefore: 0,
+      },
+    );
     const sem = env.make({ capacity: 1, leaseMs, fallbackCheckMs: 5_000, ...timing });
     const lease = await sem.acquire({ pool: 'batch', timeoutMs: 5_000 });
     const waited = Date.now() - now;
@@ -113,7 +136,9 @@ describe('Semaphore against dynalite', () => {
     let renewals = 0;
     a.on('renewed', () => renewals++);
     const lease = await a.acquire({ pool: 'batch' });
-    await expect(b.acquire({ pool: 'batch', timeoutMs: 2_000 })).rejects.toBeInstanceOf(AcquireTimeoutError);
+    await expect(b.acquire({ pool: 'batch', timeoutMs: 2_000 })).rejects.toBeInstanceOf(
+      AcquireTimeoutError,
+    );
     expect(renewals).toBeGreaterThanOrEqual(5);
     expect(lease.lost).toBeUndefined();
     await lease.release();
@@ -128,10 +153,15 @@ describe('Semaphore against dynalite', () => {
     // An operator force-releases it and another holder takes it.
     await env.store.forceRelease(env.name, 0, null);
     const now = Date.now();
-    await env.store.claim(env.name, 0, { owner: 'other', pool: 'batch', now, leaseUntil: now + 10_000 }, {
-      leaseEndedBefore: 0,
-      callStartedBefore: 0,
-    });
+    await env.store.claim(
+      env.name,
+      0,
+      { owner: 'other', pool: 'batch', now, leaseUntil: now + 10_000 },
+      {
+        leaseEndedBefore: 0,
+        callStartedBefore: 0,
+      },
+    );
     await expect(lease.renewNow()).rejects.toBeInstanceOf(LeaseLostError);
     expect(await onLost).toBeInstanceOf(LeaseLostError);
     expect(lease.lostSignal.aborted).toBe(true);
@@ -207,11 +237,21 @@ describe('Semaphore against dynalite', () => {
 
   it('fails closed when DynamoDB is unreachable: acquire rejects, nothing is granted', async () => {
     const port = await freePort();
-    const client = createDynamoClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', maxAttempts: 1 });
-    const sem = new Semaphore({ store: new DynamoSemaphoreStore(client, env.table), name: env.name, capacity: 2 });
+    const client = createDynamoClient({
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      maxAttempts: 1,
+    });
+    const sem = new Semaphore({
+      store: new DynamoSemaphoreStore(client, env.table),
+      name: env.name,
+      capacity: 2,
+    });
     const errors: Error[] = [];
     sem.on('error', (e) => errors.push(e));
-    await expect(sem.acquire({ pool: 'batch', timeoutMs: 5_000 })).rejects.toBeInstanceOf(SemaphoreStoreError);
+    await expect(sem.acquire({ pool: 'batch', timeoutMs: 5_000 })).rejects.toBeInstanceOf(
+      SemaphoreStoreError,
+    );
     expect(sem.heldSlots()).toEqual([]);
     expect(errors.length).toBeGreaterThan(0);
     await sem.close();

@@ -1,0 +1,109 @@
+/** Settings of the Stedi simulator, from SIMULATOR_* environment variables. */
+import { z } from 'zod';
+import { ConfigError } from '../shared/errors/config-error.js';
+
+const rate = z.coerce.number().min(0).max(1).default(0);
+
+/** The simulator's environment variables and defaults. */
+export const simulatorEnvSchema = z.object({
+  SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+  SIMULATOR_HOST: z.string().default('127.0.0.1'),
+  /** Keys accepted as production keys; keys starting with `test_` act as Stedi test keys. */
+  SIMULATOR_API_KEYS: z
+    .string()
+    .default('dev-key,test_dev-key')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+  /** The account's concurrency allocation: requests in flight past it get 429. */
+  SIMULATOR_CONCURRENCY: z.coerce.number().int().min(1).default(5),
+  /** Median latency in ms (before time scaling). */
+  SIMULATOR_LATENCY_MEDIAN_MS: z.coerce.number().min(0).default(2_000),
+  /** Sigma of the lognormal latency: 0.9 gives a long tail. */
+  SIMULATOR_LATENCY_SIGMA: z.coerce.number().min(0).default(0.9),
+  /** Longest latency in ms (Stedi's bound, before time scaling). */
+  SIMULATOR_LATENCY_MAX_MS: z.coerce.number().min(0).default(90_000),
+  /** Multiplies every latency: 0.01 runs the same shape 100 times faster. */
+  SIMULATOR_TIME_SCALE: z.coerce.number().positive().default(1),
+  SIMULATOR_SEED: z.coerce.number().int().default(42),
+  /** Fault rates, 0..1, drawn per admitted request. */
+  SIMULATOR_FAULT_AAA42_RATE: rate,
+  SIMULATOR_FAULT_5XX_RATE: rate,
+  SIMULATOR_FAULT_SLOW_RATE: rate,
+  SIMULATOR_FAULT_RESET_RATE: rate,
+  /** Payer ids accepted besides the built-in list, comma separated. */
+  SIMULATOR_EXTRA_PAYERS: z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    ),
+});
+
+/** Settings of a simulator instance. */
+export interface SimulatorOptions {
+  readonly apiKeys: readonly string[];
+  readonly concurrency: number;
+  readonly latency: { readonly medianMs: number; readonly sigma: number; readonly maxMs: number };
+  readonly timeScale: number;
+  readonly seed: number;
+  readonly faults: {
+    readonly aaa42: number;
+    readonly http5xx: number;
+    readonly slow: number;
+    readonly reset: number;
+  };
+  readonly extraPayers: readonly string[];
+}
+
+/** Defaults of SimulatorOptions: Stedi's default allocation and a realistic latency. */
+export const simulatorDefaults: SimulatorOptions = {
+  apiKeys: ['dev-key', 'test_dev-key'],
+  concurrency: 5,
+  latency: { medianMs: 2_000, sigma: 0.9, maxMs: 90_000 },
+  timeScale: 1,
+  seed: 42,
+  faults: { aaa42: 0, http5xx: 0, slow: 0, reset: 0 },
+  extraPayers: [],
+};
+
+/** Parses SIMULATOR_* variables into options and the listen address. */
+export function loadSimulatorEnv(env: NodeJS.ProcessEnv = process.env): {
+  options: SimulatorOptions;
+  port: number;
+  host: string;
+} {
+  const parsed = simulatorEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    port: e.SIMULATOR_PORT,
+    host: e.SIMULATOR_HOST,
+    options: {
+      apiKeys: e.SIMULATOR_API_KEYS,
+      concurrency: e.SIMULATOR_CONCURRENCY,
+      latency: {
+        medianMs: e.SIMULATOR_LATENCY_MEDIAN_MS,
+        sigma: e.SIMULATOR_LATENCY_SIGMA,
+        maxMs: e.SIMULATOR_LATENCY_MAX_MS,
+      },
+      timeScale: e.SIMULATOR_TIME_SCALE,
+      seed: e.SIMULATOR_SEED,
+      faults: {
+        aaa42: e.SIMULATOR_FAULT_AAA42_RATE,
+        http5xx: e.SIMULATOR_FAULT_5XX_RATE,
+        slow: e.SIMULATOR_FAULT_SLOW_RATE,
+        reset: e.SIMULATOR_FAULT_RESET_RATE,
+      },
+      extraPayers: e.SIMULATOR_EXTRA_PAYERS,
+    },
+  };
+}

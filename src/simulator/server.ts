@@ -1,0 +1,218 @@
+/**
+ * The Stedi simulator: Stedi's eligibility v3 contract with Stedi's concurrency behaviour. A
+ * request that finds the allocation full gets 429 at once and occupies nothing; an admitted one
+ * holds its slot for its whole simulated latency, even if the client hangs up, because Stedi does
+ * not cancel a request whose client is gone.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { latencySampler, seededRandom } from './latency.js';
+import { findMock, loadMockCatalog, outcomeOf, type Outcome } from './mock-catalog.js';
+import { knownPayers, memberOutcome } from './member-outcome.js';
+import { simulatorDefaults, type SimulatorOptions } from './options.js';
+import { simulatedRequestSchema } from './request-schema.js';
+import { eligibilityResponse, payerNotConfigured } from './responses.js';
+import { StatsRecorder, type SimulatorStats } from './stats.js';
+
+/** Stedi's eligibility path (v3, "legacy" since 2026 but still served). */
+export const ELIGIBILITY_PATH = '/2024-04-01/change/medicalnetwork/eligibility/v3';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A running simulator. */
+export interface Simulator {
+  /** Base URL, e.g. http://127.0.0.1:4010 (what STEDI_BASE_URL takes). */
+  readonly url: string;
+  readonly options: SimulatorOptions;
+  stats(): SimulatorStats;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+/** Options of startSimulator: simulator settings plus where to listen. */
+export type StartSimulatorOptions = Partial<SimulatorOptions> & { port?: number; host?: string };
+
+/** Starts a simulator and resolves once it listens. */
+export async function startSimulator(given: StartSimulatorOptions = {}): Promise<Simulator> {
+  const { port = 0, host = '127.0.0.1', ...rest } = given;
+  const options: SimulatorOptions = { ...simulatorDefaults, ...rest };
+  const random = seededRandom(options.seed);
+  const latency = latencySampler(options.latency, options.timeScale, random);
+  const catalog = loadMockCatalog();
+  const payers = new Set([...knownPayers, ...options.extraPayers]);
+  const stats = new StatsRecorder(options.concurrency);
+  const timers = new Set<NodeJS.Timeout>();
+
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    if (res.destroyed || res.writableEnded) return;
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  };
+
+  async function eligibility(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    stats.arrived();
+    const key = (req.headers.authorization ?? '').replace(/^(Key|Bearer)\s+/i, '').trim();
+    if (!key || !options.apiKeys.includes(key)) {
+      stats.outcome('401');
+      req.resume();
+      return json(res, 401, { message: 'Unauthorized: missing or unknown API key' });
+    }
+    if (stats.inFlight >= options.concurrency) {
+      stats.rejected();
+      req.resume();
+      return json(res, 429, {
+        code: 'TooManyRequests',
+        message:
+          'Concurrency limit exceeded: wait until one of your previous requests is completed',
+      });
+    }
+    const slot = stats.started();
+    let held = true;
+    const free = () => {
+      if (held) stats.finished(slot);
+      held = false;
+    };
+    try {
+      const raw = await readBody(req);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        stats.outcome('400');
+        return json(res, 400, { message: 'Request body is not valid JSON' });
+      }
+      const parsed = simulatedRequestSchema.safeParse(body);
+      if (!parsed.success) {
+        stats.outcome('400');
+        return json(res, 400, {
+          message: 'Request validation failed',
+          errors: parsed.error.issues.map((i) => ({
+            field: i.path.join('.'),
+            description: i.message,
+          })),
+        });
+      }
+      const request = parsed.data;
+      if (!payers.has(request.tradingPartnerServiceId)) {
+        stats.outcome('400-payer-33');
+        return json(res, 400, payerNotConfigured(request));
+      }
+      const mock = findMock(catalog, request.tradingPartnerServiceId, request.subscriber);
+      if (key.startsWith('test_') && !mock) {
+        stats.outcome('400-test-mode');
+        return json(res, 400, {
+          message:
+            'Test API keys accept only Stedi mock requests: the payer and subscriber values must match one exactly',
+        });
+      }
+      let outcome: Outcome = mock
+        ? outcomeOf(mock)
+        : memberOutcome(request.tradingPartnerServiceId, request.subscriber.memberId);
+      const fault = drawFault(options, random);
+      if (fault === 'aaa42')
+        outcome = { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
+      const delayMs = fault === 'slow' ? latency.atBound() : latency.next();
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, delayMs);
+        timers.add(t);
+      });
+      free();
+      if (res.destroyed || req.socket.destroyed) {
+        stats.outcome('client-gone');
+        return;
+      }
+      if (fault === 'reset') {
+        stats.outcome('reset');
+        req.socket.destroy();
+        return;
+      }
+      if (fault === 'http5xx') {
+        const status = [500, 503, 504][Math.floor(random() * 3)] ?? 500;
+        stats.outcome(String(status));
+        return json(res, status, { message: 'Simulated upstream failure' });
+      }
+      stats.outcome(outcome.kind === 'aaa' ? `aaa-${outcome.code}` : outcome.kind);
+      json(res, 200, eligibilityResponse(request, outcome, random));
+    } catch (err) {
+      stats.outcome('400');
+      json(res, err instanceof BodyTooLargeError ? 413 : 400, { message: (err as Error).message });
+    } finally {
+      free();
+    }
+  }
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'POST' && path === ELIGIBILITY_PATH) {
+      eligibility(req, res).catch(() => json(res, 500, { message: 'simulator error' }));
+    } else if (req.method === 'GET' && path === '/__stats') {
+      json(res, 200, stats.snapshot());
+    } else if (req.method === 'POST' && path === '/__stats/reset') {
+      stats.reset();
+      json(res, 200, stats.snapshot());
+    } else if (req.method === 'GET' && path === '/healthz') {
+      json(res, 200, { ok: true });
+    } else {
+      req.resume();
+      json(res, 404, { message: `No route for ${req.method ?? ''} ${path ?? ''}` });
+    }
+  });
+  // Longer than any client's idle keep-alive, so a reused socket is never closed under a request.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${address.port}`,
+    options,
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+type Fault = 'aaa42' | 'http5xx' | 'slow' | 'reset' | undefined;
+
+function drawFault(options: SimulatorOptions, random: () => number): Fault {
+  const r = random();
+  const { aaa42, http5xx, slow, reset } = options.faults;
+  if (r < aaa42) return 'aaa42';
+  if (r < aaa42 + http5xx) return 'http5xx';
+  if (r < aaa42 + http5xx + slow) return 'slow';
+  if (r < aaa42 + http5xx + slow + reset) return 'reset';
+  return undefined;
+}
+
+class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BodyTooLargeError('Request body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
