@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from './errors/config-error.js';
+import type { PriorityJobSettings } from './queues.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -54,6 +55,34 @@ export const envSchema = z
     STEDI_REALTIME_RESERVED: int(1, 0),
     /** Stedi's own bound on one request, in ms; we never abort earlier, and a crashed call keeps its slot this long. */
     STEDI_TIMEOUT_MS: int(90_000, 1_000),
+
+    /** Realtime checks one worker process runs at once (each holds or waits for a slot). */
+    WORKER_REALTIME_CONCURRENCY: int(0, 0),
+    /** Batch checks one worker process runs at once; 0 means L - R, enough to fill the batch pool alone. */
+    WORKER_BATCH_CONCURRENCY: int(0, 0),
+    /** BullMQ job lock, in ms: a dead worker's job is re-run within about this plus the stalled interval. */
+    WORKER_LOCK_MS: int(10_000, 1_000),
+    WORKER_STALLED_INTERVAL_MS: int(5_000, 500),
+    /** Times a check may be orphaned by dying workers before it fails with a reason. */
+    WORKER_MAX_STALLED_COUNT: int(3, 0),
+    /** How long a stopping worker lets in-flight calls finish, in ms; 0 means STEDI_TIMEOUT_MS + 5 s. */
+    WORKER_SHUTDOWN_TIMEOUT_MS: int(0, 0),
+    /** Port of the worker's Prometheus /metrics; 0 picks a free port, -1 turns it off. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9464),
+    /** Delay before a check refused with 429 is tried again, in ms (not an attempt). */
+    THROTTLE_RETRY_MS: int(1_000, 10),
+    /** Consecutive upstream failures that make a worker stop taking batch checks for a while. */
+    CIRCUIT_FAILURE_THRESHOLD: int(5, 1),
+    CIRCUIT_COOLDOWN_MS: int(30_000, 100),
+
+    REALTIME_ATTEMPTS: int(3, 1),
+    REALTIME_BACKOFF_MS: int(2_000, 0),
+    BATCH_ATTEMPTS: int(6, 1),
+    /** First retry delay of a batch check, doubled each attempt (payer outages last minutes). */
+    BATCH_BACKOFF_MS: int(30_000, 0),
+    /** How long completed checks and their results are kept, in seconds. */
+    RESULT_RETENTION_SECONDS: int(86_400, 1),
+    FAILED_RETENTION_SECONDS: int(7 * 86_400, 1),
   })
   .superRefine((env, ctx) => {
     if (env.STEDI_REALTIME_RESERVED >= env.STEDI_CONCURRENCY) {
@@ -75,4 +104,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(problems);
   }
   return parsed.data;
+}
+
+/** Job settings of each priority, from the configuration. */
+export function prioritySettings(
+  config: Config,
+): Record<'realtime' | 'batch', PriorityJobSettings> {
+  const keep = {
+    keepCompletedSeconds: config.RESULT_RETENTION_SECONDS,
+    keepFailedSeconds: config.FAILED_RETENTION_SECONDS,
+  };
+  return {
+    realtime: {
+      attempts: config.REALTIME_ATTEMPTS,
+      backoffMs: config.REALTIME_BACKOFF_MS,
+      ...keep,
+    },
+    batch: { attempts: config.BATCH_ATTEMPTS, backoffMs: config.BATCH_BACKOFF_MS, ...keep },
+  };
 }

@@ -1,0 +1,50 @@
+/** Builds the semaphore (and its store and hints) a process uses, from the configuration. */
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { countDynamoRequests, createDynamoClient } from '../clients/dynamodb.js';
+import { DynamoSemaphoreStore } from './dynamo-store.js';
+import { RedisHintChannel } from './redis-hint-channel.js';
+import { Semaphore } from './semaphore.js';
+import { ensureSemaphoreTable } from './table.js';
+
+/** A semaphore with the clients it owns; `close()` releases slots and closes them. */
+export interface ConfiguredSemaphore {
+  readonly semaphore: Semaphore;
+  readonly store: DynamoSemaphoreStore;
+  readonly dynamoRequests: () => number;
+  close(): Promise<void>;
+}
+
+/** Creates the table if configured to, then the semaphore with Redis release hints. */
+export async function semaphoreFromConfig(
+  config: Config,
+  redis: { publisher: Redis; subscriber: Redis },
+): Promise<ConfiguredSemaphore> {
+  const client = createDynamoClient({
+    endpoint: config.DYNAMODB_ENDPOINT,
+    region: config.AWS_REGION,
+  });
+  const counter = countDynamoRequests(client);
+  if (config.SEMAPHORE_CREATE_TABLE) await ensureSemaphoreTable(client, config.SEMAPHORE_TABLE);
+  const store = new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE);
+  const semaphore = new Semaphore({
+    store,
+    hints: new RedisHintChannel(redis.publisher, redis.subscriber),
+    name: config.SEMAPHORE_NAME,
+    capacity: config.STEDI_CONCURRENCY,
+    realtimeReserved: config.STEDI_REALTIME_RESERVED,
+    leaseMs: config.SEMAPHORE_LEASE_MS,
+    stediTimeoutMs: config.STEDI_TIMEOUT_MS,
+    skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
+    fallbackCheckMs: config.SEMAPHORE_FALLBACK_CHECK_MS,
+  });
+  return {
+    semaphore,
+    store,
+    dynamoRequests: counter.count,
+    close: async () => {
+      await semaphore.close();
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/** The worker's Prometheus metrics (prom-client), on its own registry. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric a worker exports. */
+export interface WorkerMetrics {
+  readonly registry: Registry;
+  readonly calls: Counter<'outcome' | 'pool'>;
+  readonly callSeconds: Histogram<'pool'>;
+  readonly slotWaitSeconds: Histogram<'pool' | 'handed_over'>;
+  readonly slotsHeld: Gauge<'pool'>;
+  readonly leaseRenewals: Counter;
+  readonly leasesLost: Counter;
+  readonly throttled: Counter;
+  readonly circuitOpen: Gauge;
+  readonly dynamoRequests: Gauge;
+}
+
+/** Creates the worker's metrics on a fresh registry. */
+export function createWorkerMetrics(): WorkerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    calls: new Counter({
+      name: 'eq_stedi_calls_total',
+      help: 'Stedi calls by outcome',
+      labelNames: ['outcome', 'pool'],
+      registers: r,
+    }),
+    callSeconds: new Histogram({
+      name: 'eq_stedi_call_seconds',
+      help: 'Stedi call latency',
+      labelNames: ['pool'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 90],
+      registers: r,
+    }),
+    slotWaitSeconds: new Histogram({
+      name: 'eq_slot_wait_seconds',
+      help: 'Time a check waited for a semaphore slot',
+      labelNames: ['pool', 'handed_over'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers: r,
+    }),
+    slotsHeld: new Gauge({
+      name: 'eq_slots_held',
+      help: 'Semaphore slots this worker holds',
+      labelNames: ['pool'],
+      registers: r,
+    }),
+    leaseRenewals: new Counter({
+      name: 'eq_lease_renewals_total',
+      help: 'Lease renewals written',
+      registers: r,
+    }),
+    leasesLost: new Counter({
+      name: 'eq_leases_lost_total',
+      help: 'Leases found reclaimed by another holder',
+      registers: r,
+    }),
+    throttled: new Counter({
+      name: 'eq_stedi_429_total',
+      help: 'Stedi 429 answers: non-zero means STEDI_CONCURRENCY exceeds the real allocation',
+      registers: r,
+    }),
+    circuitOpen: new Gauge({
+      name: 'eq_batch_circuit_open',
+      help: '1 while batch work is paused after upstream failures',
+      registers: r,
+    }),
+    dynamoRequests: new Gauge({
+      name: 'eq_dynamodb_requests',
+      help: 'DynamoDB requests sent by this worker',
+      registers: r,
+    }),
+  };
+}

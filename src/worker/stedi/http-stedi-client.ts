@@ -1,0 +1,80 @@
+/**
+ * StediClient over HTTP (Node's fetch, whose global agent keeps connections alive). It never
+ * aborts a call before Stedi's own bound: cancelling would not free Stedi's slot, it would only
+ * lose the answer.
+ */
+import type { EligibilityRequest } from '../../shared/schemas/eligibility-request.js';
+import type { StediClient, StediReply } from './stedi-client.js';
+import { StediTransportError } from './stedi-transport-error.js';
+
+/** Path of the v3 eligibility endpoint. */
+export const ELIGIBILITY_V3_PATH = '/2024-04-01/change/medicalnetwork/eligibility/v3';
+
+/** Options of HttpStediClient; durations in ms. */
+export interface HttpStediClientOptions {
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  /** `raw` sends the key as Stedi's docs do; `key` sends `Key <api-key>`. @defaultValue 'raw' */
+  readonly authScheme?: 'raw' | 'key';
+  /** Stedi's bound; the call is given up only after this plus `graceMs`. */
+  readonly timeoutMs: number;
+  /** @defaultValue 5000 */
+  readonly graceMs?: number;
+  readonly fetch?: typeof fetch;
+}
+
+/** Calls Stedi's v3 endpoint. */
+export class HttpStediClient implements StediClient {
+  private readonly url: string;
+  private readonly authorization: string;
+
+  constructor(private readonly options: HttpStediClientOptions) {
+    this.url = new URL(ELIGIBILITY_V3_PATH, options.baseUrl).toString();
+    this.authorization = options.authScheme === 'key' ? `Key ${options.apiKey}` : options.apiKey;
+  }
+
+  async check(request: EligibilityRequest): Promise<StediReply> {
+    const doFetch = this.options.fetch ?? fetch;
+    const limitMs = this.options.timeoutMs + (this.options.graceMs ?? 5_000);
+    let res: Response;
+    let text: string;
+    try {
+      res = await doFetch(this.url, {
+        method: 'POST',
+        headers: {
+          authorization: this.authorization,
+          'content-type': 'application/json',
+          accept: 'application/json',
+        },
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(limitMs),
+      });
+      text = await res.text();
+    } catch (err) {
+      const timedOut =
+        err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+      const why = timedOut ? `no answer within ${limitMs} ms` : describeNetworkError(err);
+      throw new StediTransportError(`Stedi call failed: ${why}`, { cause: err });
+    }
+    let body: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    }
+    const retryAfter = Number(res.headers.get('retry-after'));
+    return {
+      status: res.status,
+      body,
+      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+    };
+  }
+}
+
+function describeNetworkError(err: unknown): string {
+  if (!(err instanceof Error)) return 'network error';
+  const cause = err.cause as { code?: string } | undefined;
+  return cause?.code ? `network error ${cause.code}` : `network error (${err.message})`;
+}

@@ -1,0 +1,204 @@
+/**
+ * A worker process: one BullMQ Worker per priority, both gating every Stedi call behind the shared
+ * semaphore. Realtime and batch checks wait for slots as local semaphore waiters, realtime first;
+ * a finishing call hands its slot to the next local waiter without a DynamoDB write.
+ *
+ * Why the job is fetched before the slot (not the reverse): BullMQ's own fetch loop then keeps
+ * its locks, stalled-job recovery, retries and graceful close, and per-process concurrency bounds
+ * how many checks wait "active" for a slot. Realtime never waits behind batch: it has reserved
+ * slots, its own queue and worker, and it goes first among local waiters.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'bullmq';
+import type { Config } from '../shared/config.js';
+import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
+import { createRedis } from '../shared/clients/redis.js';
+import { ConfigError } from '../shared/errors/config-error.js';
+import type { Logger } from '../shared/logger.js';
+import { queueNames, type Priority } from '../shared/queues.js';
+import { semaphoreFromConfig, type ConfiguredSemaphore } from '../shared/semaphore/from-config.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { checkProcessor } from './process-check.js';
+import { HttpStediClient } from './stedi/http-stedi-client.js';
+import type { StediClient } from './stedi/stedi-client.js';
+
+/** A running worker process. */
+export interface WorkerApp {
+  readonly metrics: WorkerMetrics;
+  readonly semaphore: ConfiguredSemaphore;
+  /** URL of /metrics, when served. */
+  readonly metricsUrl: string | undefined;
+  /** Takes no new checks, lets running ones finish (bounded), releases slots, closes clients. */
+  stop(): Promise<void>;
+}
+
+/** Starts a worker process's BullMQ workers, semaphore and metrics endpoint. */
+export async function startWorkerApp(
+  config: Config,
+  logger: Logger,
+  stedi?: StediClient,
+): Promise<WorkerApp> {
+  const client = stedi ?? defaultStediClient(config);
+  const connection = createRedis(config.REDIS_URL, { name: 'eq-worker' });
+  const subscriber = createRedis(config.REDIS_URL, { name: 'eq-worker-hints' });
+  const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
+  const metrics = createWorkerMetrics();
+  const shutdown = new AbortController();
+  wireSemaphoreMetrics(sem, metrics, logger);
+
+  const workers: Partial<Record<Priority, Worker<CheckJobData, CheckJobResult>>> = {};
+  let resumeTimer: NodeJS.Timeout | undefined;
+  const breaker = new CircuitBreaker({
+    threshold: config.CIRCUIT_FAILURE_THRESHOLD,
+    cooldownMs: config.CIRCUIT_COOLDOWN_MS,
+    onChange: (state) => {
+      metrics.circuitOpen.set(state === 'open' ? 1 : 0);
+      const batch = workers.batch;
+      if (!batch) return;
+      if (state === 'open') {
+        logger.warn(
+          { cooldownMs: config.CIRCUIT_COOLDOWN_MS },
+          'upstream failing: batch checks paused',
+        );
+        void batch.pause(true);
+        clearTimeout(resumeTimer);
+        resumeTimer = setTimeout(() => {
+          logger.info('batch checks resumed on trial');
+          batch.resume();
+        }, config.CIRCUIT_COOLDOWN_MS);
+        resumeTimer.unref();
+      }
+    },
+  });
+  const deps = {
+    semaphore: sem.semaphore,
+    stedi: client,
+    breaker,
+    metrics,
+    logger,
+    shutdown: shutdown.signal,
+    throttleRetryMs: config.THROTTLE_RETRY_MS,
+  };
+  const L = config.STEDI_CONCURRENCY;
+  const concurrency: Record<Priority, number> = {
+    realtime: config.WORKER_REALTIME_CONCURRENCY || L,
+    batch: config.WORKER_BATCH_CONCURRENCY || L - config.STEDI_REALTIME_RESERVED,
+  };
+  for (const priority of ['realtime', 'batch'] as const) {
+    const worker = new Worker<CheckJobData, CheckJobResult>(
+      queueNames[priority],
+      checkProcessor(priority, deps),
+      {
+        connection,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: concurrency[priority],
+        lockDuration: config.WORKER_LOCK_MS,
+        stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
+        maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+      },
+    );
+    worker.on('error', (err) => logger.error({ err: err.message, priority }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      logger.warn(
+        { jobId: job?.id, priority, attemptsMade: job?.attemptsMade, reason: err.message },
+        'check attempt failed',
+      );
+    });
+    workers[priority] = worker;
+  }
+
+  const metricsServer = await serveMetrics(config.WORKER_METRICS_PORT, metrics, sem);
+  const metricsUrl = metricsServer
+    ? `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`
+    : undefined;
+  logger.info(
+    { concurrency, allocation: L, reserved: config.STEDI_REALTIME_RESERVED, metricsUrl },
+    'worker started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    metrics,
+    semaphore: sem,
+    metricsUrl,
+    stop: () =>
+      (stopping ??= (async () => {
+        clearTimeout(resumeTimer);
+        shutdown.abort(new Error('worker shutting down'));
+        const timeoutMs = config.WORKER_SHUTDOWN_TIMEOUT_MS || config.STEDI_TIMEOUT_MS + 5_000;
+        const closing = Promise.all(Object.values(workers).map((w) => w.close()));
+        const timedOut = await Promise.race([
+          closing.then(() => false),
+          new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
+        ]);
+        if (timedOut)
+          logger.warn({ timeoutMs }, 'shutdown timeout: calls still running are abandoned');
+        await sem.close();
+        metricsServer?.close();
+        await Promise.allSettled([connection.quit(), subscriber.quit()]);
+        logger.info('worker stopped');
+      })()),
+  };
+}
+
+function defaultStediClient(config: Config): StediClient {
+  if (!config.STEDI_API_KEY) {
+    throw new ConfigError([
+      'STEDI_API_KEY: is required by the worker (the simulator accepts dev-key)',
+    ]);
+  }
+  return new HttpStediClient({
+    baseUrl: config.STEDI_BASE_URL,
+    apiKey: config.STEDI_API_KEY,
+    authScheme: config.STEDI_AUTH_SCHEME,
+    timeoutMs: config.STEDI_TIMEOUT_MS,
+  });
+}
+
+function wireSemaphoreMetrics(
+  sem: ConfiguredSemaphore,
+  metrics: WorkerMetrics,
+  logger: Logger,
+): void {
+  sem.semaphore.on('renewed', () => metrics.leaseRenewals.inc());
+  sem.semaphore.on('acquired', (e) =>
+    metrics.slotWaitSeconds.observe(
+      { pool: e.pool, handed_over: String(e.handedOver) },
+      e.waitedMs / 1000,
+    ),
+  );
+  sem.semaphore.on('leaseLost', (err) => {
+    metrics.leasesLost.inc();
+    logger.error({ slot: err.slot, reason: err.message }, 'semaphore lease lost');
+  });
+  sem.semaphore.on('error', (err) => logger.error({ err: err.message }, 'semaphore error'));
+}
+
+async function serveMetrics(
+  port: number,
+  metrics: WorkerMetrics,
+  sem: ConfiguredSemaphore,
+): Promise<Server | undefined> {
+  if (port < 0) return undefined;
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    metrics.dynamoRequests.set(sem.dynamoRequests());
+    metrics.registry
+      .metrics()
+      .then((text) =>
+        res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      )
+      .catch(() => res.writeHead(500).end());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve());
+  });
+  server.unref();
+  return server;
+}
