@@ -1,8 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 /** A benchmark child process running a TypeScript file, with its stdout split into lines. */
 export interface BenchChild {
@@ -14,7 +11,7 @@ export interface BenchChild {
 
 /** Spawns `file` through tsx with extra environment; stderr goes to ours. */
 export function spawnBenchChild(file: URL, env: Record<string, string>): BenchChild {
-  const child = spawn(process.execPath, [tsxCli, fileURLToPath(file)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(file)], {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

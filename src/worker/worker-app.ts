@@ -66,7 +66,7 @@ export async function startWorkerApp(
         clearTimeout(resumeTimer);
         resumeTimer = setTimeout(() => {
           logger.info('batch checks resumed on trial');
-          batch.resume();
+          void batch.resume();
         }, config.CIRCUIT_COOLDOWN_MS);
         resumeTimer.unref();
       }

@@ -1,18 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
 const live = new Set<ChildProcess>();
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
-/** Runs a TypeScript file in a child Node process (through tsx) and tracks it for the leak check. */
+/**
+ * Runs a TypeScript file in a child Node process and tracks it for the leak check. The loader is
+ * imported into that process (`--import tsx`) rather than run through the tsx CLI, which would put
+ * a relaying parent in between: a SIGKILL must reach the process under test.
+ */
 export function spawnTs(
   file: string | URL,
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): ChildProcess {
   const path = typeof file === 'string' ? file : fileURLToPath(file);
-  const child = spawn(process.execPath, [tsxCli, path, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

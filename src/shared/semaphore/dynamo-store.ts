@@ -12,7 +12,7 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { SemaphoreStoreError } from '../errors/semaphore-store-error.js';
-import type { ClaimWrite, Pool, ReclaimCutoffs, SemaphoreStore, SlotRecord } from './types.js';
+import type { ClaimWrite, ReclaimCutoffs, SemaphoreStore, SlotRecord } from './types.js';
 
 type Item = Record<string, AttributeValue>;
 
@@ -177,7 +177,7 @@ function toRecord(item: Item): SlotRecord {
   const slot = n(item.slot) ?? Number((item.sk?.S ?? '').replace('SLOT#', ''));
   const record: { -readonly [K in keyof SlotRecord]: SlotRecord[K] } = { slot };
   if (item.owner?.S !== undefined) record.owner = item.owner.S;
-  if (item.pool?.S === 'realtime' || item.pool?.S === 'batch') record.pool = item.pool.S as Pool;
+  if (item.pool?.S === 'realtime' || item.pool?.S === 'batch') record.pool = item.pool.S;
   const acquiredAt = n(item.acquiredAt);
   if (acquiredAt !== undefined) record.acquiredAt = acquiredAt;
   const leaseUntil = n(item.leaseUntil);
