@@ -8,6 +8,7 @@
  * how many checks wait "active" for a slot. Realtime never waits behind batch: it has reserved
  * slots, its own queue and worker, and it goes first among local waiters.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
@@ -46,6 +47,8 @@ export async function startWorkerApp(
   const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
   const metrics = createWorkerMetrics();
   const shutdown = new AbortController();
+  // Every check waiting for a slot listens on this one signal.
+  setMaxListeners(0, shutdown.signal);
   wireSemaphoreMetrics(sem, metrics, logger);
 
   const workers: Partial<Record<Priority, Worker<CheckJobData, CheckJobResult>>> = {};

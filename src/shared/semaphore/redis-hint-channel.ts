@@ -20,7 +20,8 @@ export class RedisHintChannel implements HintChannel {
   ) {}
 
   async publish(name: string, hint: ReleaseHint): Promise<void> {
-    await this.publisher.publish(channelOf(name), String(hint.slot));
+    const message = hint.kind === 'released' ? `r:${hint.slot}` : `d:${hint.forMs}:${hint.origin}`;
+    await this.publisher.publish(channelOf(name), message);
   }
 
   async subscribe(name: string, onHint: (hint: ReleaseHint) => void): Promise<() => Promise<void>> {
@@ -28,9 +29,9 @@ export class RedisHintChannel implements HintChannel {
     if (!this.listening) {
       this.listening = true;
       this.subscriber.on('message', (ch: string, message: string) => {
-        const slot = Number(message);
-        if (!Number.isInteger(slot)) return;
-        for (const handler of this.handlers.get(ch) ?? []) handler({ slot });
+        const hint = parseHint(message);
+        if (!hint) return;
+        for (const handler of this.handlers.get(ch) ?? []) handler(hint);
       });
     }
     let set = this.handlers.get(channel);
@@ -48,4 +49,12 @@ export class RedisHintChannel implements HintChannel {
       }
     };
   }
+}
+
+function parseHint(message: string): ReleaseHint | undefined {
+  const [kind, a, ...rest] = message.split(':');
+  if (kind === 'r' && Number.isInteger(Number(a))) return { kind: 'released', slot: Number(a) };
+  if (kind === 'd' && Number(a) > 0)
+    return { kind: 'realtime-demand', forMs: Number(a), origin: rest.join(':') };
+  return undefined;
 }

@@ -29,7 +29,7 @@ import {
   type ReclaimTiming,
 } from './slot-rules.js';
 import { SlotLease, type HeldSlot, type LeaseHost } from './slot-lease.js';
-import type { HintChannel, Pool, SemaphoreStore, SlotRecord } from './types.js';
+import type { HintChannel, Pool, ReleaseHint, SemaphoreStore, SlotRecord } from './types.js';
 
 /** Options of a Semaphore; the unit of every duration is ms. */
 export interface SemaphoreOptions {
@@ -58,6 +58,11 @@ export interface SemaphoreOptions {
    * no write in its path. Must exceed the renew interval. @defaultValue leaseMs / 2
    */
   readonly callCoverAheadMs?: number;
+  /**
+   * How long a realtime-demand hint makes batch yield in every process: batch holders release
+   * instead of handing over to batch, batch waiters hold back. @defaultValue 500
+   */
+  readonly realtimeDemandMs?: number;
   /** Hand a finishing holder's slot to a local waiter instead of releasing it. @defaultValue true */
   readonly handOver?: boolean;
   /** Clock used for every lease time written or compared. @defaultValue Date.now */
@@ -92,6 +97,7 @@ const defaults = {
   stediTimeoutMs: 90_000,
   skewMarginMs: 500,
   fallbackCheckMs: 1_000,
+  realtimeDemandMs: 500,
   handOver: true,
   now: Date.now,
   random: Math.random,
@@ -125,6 +131,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   private unsubscribe: (() => Promise<void>) | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
+  /** Until when batch yields to realtime waiting elsewhere (this process's clock). */
+  private batchYieldUntil = 0;
+  private lastDemandSentAt = -Infinity;
+  private readonly instanceId = `${ownerPrefix}:${randomUUID().slice(0, 8)}`;
 
   constructor(options: SemaphoreOptions) {
     super();
@@ -153,7 +163,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       if (!this.options.hints) return;
       try {
         this.unsubscribe = await this.options.hints.subscribe(this.options.name, (hint) =>
-          this.onHint(hint.slot),
+          this.onHint(hint),
         );
       } catch (err) {
         // Hints are an optimisation: without them the fallback check still finds free slots.
@@ -276,6 +286,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const { capacity, realtimeReserved } = this.options;
     for (const pool of ['realtime', 'batch'] as const) {
       if (!poolMayUse(pool, slot, capacity, realtimeReserved)) continue;
+      if (pool === 'batch' && this.batchYielding()) continue;
       const w = this.waiters[pool][0];
       if (w) return w;
     }
@@ -320,14 +331,21 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
     const taken = new Set<number>(this.held.keys());
     const rounds: Promise<void>[] = [];
+    let realtimeUnserved = false;
+    const yielding = this.batchYielding();
     for (const waiter of [...this.waiters.realtime, ...this.waiters.batch]) {
+      if (waiter.pool === 'batch' && yielding) continue;
       const slot = slotPreference(waiter.pool, capacity, realtimeReserved).find(
         (s) => !taken.has(s) && isClaimable(this.view.get(s), cutoffs),
       );
-      if (slot === undefined) continue;
+      if (slot === undefined) {
+        if (waiter.pool === 'realtime') realtimeUnserved = true;
+        continue;
+      }
       taken.add(slot);
       rounds.push(this.claimFor(waiter, slot, cutoffs));
     }
+    if (realtimeUnserved) this.announceRealtimeDemand();
     await Promise.all(rounds);
   }
 
@@ -432,10 +450,41 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     this.viewLoaded = true;
   }
 
-  private onHint(slot: number): void {
-    if (this.held.has(slot)) return;
-    this.view.delete(slot);
+  private onHint(hint: ReleaseHint): void {
+    if (hint.kind === 'realtime-demand') {
+      // Batch here stands back for a moment: the next shared slot released goes to realtime.
+      if (hint.origin !== this.instanceId) {
+        this.batchYieldUntil = Math.max(this.batchYieldUntil, this.options.now() + hint.forMs);
+      }
+      return;
+    }
+    if (this.held.has(hint.slot)) return;
+    this.view.delete(hint.slot);
     this.pump();
+  }
+
+  private batchYielding(): boolean {
+    return this.batchYieldUntil > this.options.now();
+  }
+
+  /**
+   * A local realtime waiter found every slot taken: ask other processes to stop handing shared
+   * slots to batch for a moment, so the next shared slot released anywhere comes here.
+   */
+  private announceRealtimeDemand(): void {
+    const hints = this.options.hints;
+    const now = this.options.now();
+    if (!hints || now - this.lastDemandSentAt < this.options.realtimeDemandMs / 2) return;
+    this.lastDemandSentAt = now;
+    hints
+      .publish(this.options.name, {
+        kind: 'realtime-demand',
+        forMs: this.options.realtimeDemandMs,
+        origin: this.instanceId,
+      })
+      .catch((err: unknown) =>
+        this.emit('error', asError(err, 'publishing realtime demand failed')),
+      );
   }
 
   /** Sleeps until the next slot could become claimable, or the jittered fallback, whichever first. */
@@ -449,6 +498,9 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     for (const record of this.view.values()) {
       if (record.owner === undefined || this.held.has(record.slot)) continue;
       wakeAt = Math.min(wakeAt, claimableAt(record, this.timing));
+    }
+    if (this.waiters.batch.length > 0 && this.batchYielding()) {
+      wakeAt = Math.min(wakeAt, this.batchYieldUntil + 1);
     }
     this.wakeTimer = setTimeout(
       () => {
@@ -562,7 +614,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     this.emit('released', { slot: held.slot });
     if (this.options.hints) {
       this.options.hints
-        .publish(this.options.name, { slot: held.slot })
+        .publish(this.options.name, { kind: 'released', slot: held.slot })
         .catch((err: unknown) =>
           this.emit('error', asError(err, 'publishing a release hint failed')),
         );

@@ -61,10 +61,14 @@ export interface SemaphoreStore {
   forceRelease(name: string, slot: number, cutoffs: ReclaimCutoffs | null): Promise<boolean>;
 }
 
-/** A "slot released" hint from another process; DynamoDB stays the only source of truth. */
-export interface ReleaseHint {
-  readonly slot: number;
-}
+/**
+ * A hint between processes; DynamoDB stays the only source of truth. `released`: a slot was
+ * freed. `realtime-demand`: a realtime waiter found no slot, so batch holders elsewhere should
+ * release instead of handing over to batch, and batch waiters hold back, for `forMs`.
+ */
+export type ReleaseHint =
+  | { readonly kind: 'released'; readonly slot: number }
+  | { readonly kind: 'realtime-demand'; readonly forMs: number; readonly origin: string };
 
 /** Delivers release hints between processes (Redis pub/sub); optional and best-effort. */
 export interface HintChannel {

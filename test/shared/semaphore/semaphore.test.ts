@@ -199,6 +199,22 @@ describe('Semaphore against dynalite', () => {
     await (await batch).release();
   });
 
+  it('makes batch in another process yield a shared slot to a realtime waiter (realtime demand)', async () => {
+    const a = env.make({ capacity: 2, fallbackCheckMs: 10_000, ...timing });
+    const b = env.make({ capacity: 2, fallbackCheckMs: 10_000, ...timing });
+    const held = await acquireAll(b, 2, 'batch');
+    const batchWaiting = b.acquire({ pool: 'batch' });
+    const realtime = a.acquire({ pool: 'realtime', timeoutMs: 3_000 });
+    await sleep(150);
+    await held[0]!.release();
+    const lease = await realtime;
+    expect(lease.slot).toBe(held[0]!.slot);
+    expect(b.waiting().batch).toBe(1);
+    await lease.release();
+    await held[1]!.release();
+    await (await batchWaiting).release();
+  });
+
   it('records the call start with the claim when asked, so a crash keeps the slot to the bound', async () => {
     const sem = env.make({ capacity: 1, ...timing });
     const lease = await sem.acquire({ pool: 'realtime', markCallStart: true });

@@ -1,0 +1,262 @@
+/**
+ * `npm run bench:system [-- --json] [-- --crash] [-- --quick]`: the whole pipeline (BullMQ, worker
+ * processes, DynamoDB semaphore, simulator) under a batch backlog of 40 x L checks.
+ *
+ *  saturation  L=15, R=0, 4 workers: utilization of the allocation, measured at the simulator.
+ *  mixed       L=15, R=5, 4 workers, realtime checks arriving during the backlog: realtime queue
+ *              wait (enqueue -> Stedi call start) and utilization of the batch pool.
+ *  crash       (--crash) L=15, R=0, 3 workers, one killed with SIGKILL mid-run: how long until
+ *              the allocation is in full use again, against the Stedi bound.
+ */
+import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
+import { startLocalRedis } from '../../src/shared/local/redis-server.js';
+import { seededRandom } from '../../src/shared/random.js';
+import type { CheckJob } from '../../src/shared/check-queues.js';
+import type { Priority } from '../../src/shared/queues.js';
+import { percentile, utilization, type Hold } from '../support/holds.js';
+import { startStack, type Stack, type StackOptions } from './stack.js';
+import { checkRequest } from './requests.js';
+
+const args = new Set(process.argv.slice(2));
+const json = args.has('--json');
+const quick = args.has('--quick');
+const L = 15;
+const BACKLOG = (quick ? 10 : 40) * L;
+
+const redis = await startLocalRedis();
+const dynamo = await startChildDynalite();
+const results: Record<string, Record<string, number | string>> = {};
+
+try {
+  results.saturation = await saturation();
+  print('saturation', results.saturation);
+  results.mixed = await mixed();
+  print('mixed', results.mixed);
+  if (args.has('--crash')) {
+    results.crash = await crash();
+    print('crash', results.crash);
+  }
+} finally {
+  await Promise.allSettled([redis.stop(), dynamo.stop()]);
+}
+if (json) process.stdout.write(JSON.stringify({ L, backlog: BACKLOG, results }, null, 2) + '\n');
+
+async function saturation(): Promise<Record<string, number | string>> {
+  const stack = await startStack(opts('saturation', { reserved: 0, workers: 4 }), {
+    redis,
+    dynamo,
+  });
+  try {
+    const t0 = Date.now();
+    stack.simulator.resetStats();
+    const jobs = await enqueueBacklog(stack, BACKLOG);
+    const backlogEnd = await waitBacklogStarted(stack);
+    const sim = stack.simulator.stats();
+    await waitAll(jobs);
+    const outcome = await tally(stack, jobs);
+    return {
+      workers: 4,
+      reserved: 0,
+      checks: jobs.length,
+      utilizationAtSimulator: round(sim.busySlotMs / (L * sim.elapsedMs)),
+      backlogSeconds: round((backlogEnd - t0) / 1000),
+      batchChecksPerSecond: round(jobs.length / ((outcome.lastFinish - t0) / 1000)),
+      maxInFlight: stack.simulator.stats().maxInFlight,
+      rejected429: stack.simulator.stats().rejected429,
+      lostChecks: outcome.lost,
+      dynamoRequestsPerCheck: round((await stack.dynamoRequests()) / jobs.length),
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function mixed(): Promise<Record<string, number | string>> {
+  const R = 5;
+  const stack = await startStack(opts('mixed', { reserved: R, workers: 4 }), { redis, dynamo });
+  try {
+    const t0 = Date.now();
+    stack.simulator.resetStats();
+    const batch = await enqueueBacklog(stack, BACKLOG);
+    const realtime: CheckJob[] = [];
+    const random = seededRandom(11);
+    let backlogOpen = true;
+    const arrivals = (async () => {
+      // Realtime checks arrive as a Poisson process, about 4 a second, while batch work waits.
+      let i = 0;
+      while (backlogOpen) {
+        await new Promise((r) => setTimeout(r, -Math.log(1 - random()) * 250));
+        realtime.push(await stack.queues.add('realtime', checkRequest(`RT${i++}`)));
+      }
+    })();
+    const backlogEnd = await waitBacklogStarted(stack);
+    backlogOpen = false;
+    await arrivals;
+    const sim = stack.simulator.stats();
+    await waitAll([...batch, ...realtime]);
+    const outcome = await tally(stack, [...batch, ...realtime]);
+    const waits = outcome.waits.realtime;
+    const batchHolds = outcome.holds.batch;
+    return {
+      workers: 4,
+      reserved: R,
+      batchChecks: batch.length,
+      realtimeChecks: realtime.length,
+      realtimeWaitP50Ms: round(percentile(waits, 50)),
+      realtimeWaitP99Ms: round(percentile(waits, 99)),
+      realtimeWaitMaxMs: round(Math.max(...waits)),
+      batchPoolUtilization: round(utilization(batchHolds, L - R, t0, backlogEnd)),
+      allocationUtilizationAtSimulator: round(sim.busySlotMs / (L * sim.elapsedMs)),
+      batchChecksPerSecond: round(batch.length / ((outcome.lastFinish - t0) / 1000)),
+      maxInFlight: stack.simulator.stats().maxInFlight,
+      rejected429: stack.simulator.stats().rejected429,
+      lostChecks: outcome.lost,
+      dynamoRequestsPerCheck: round(
+        (await stack.dynamoRequests()) / (batch.length + realtime.length),
+      ),
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function crash(): Promise<Record<string, number | string>> {
+  const boundMs = 10_000;
+  const stack = await startStack(
+    opts('crash', { reserved: 0, workers: 3, stediTimeoutMs: boundMs }),
+    { redis, dynamo },
+  );
+  try {
+    const jobs = await enqueueBacklog(stack, 3 * BACKLOG);
+    await new Promise((r) => setTimeout(r, 8_000));
+    const victim = stack.workers[0];
+    if (!victim) throw new Error('no worker');
+    const killedAt = Date.now();
+    victim.process.kill('SIGKILL');
+    // Sample in-flight at the simulator until the allocation has been full for a second again.
+    let fullSince: number | undefined;
+    let minInFlight = L;
+    let backAt: number | undefined;
+    while (Date.now() - killedAt < 60_000) {
+      const { inFlight } = stack.simulator.stats();
+      minInFlight = Math.min(minInFlight, inFlight);
+      if (inFlight >= L) {
+        fullSince ??= Date.now();
+        if (Date.now() - fullSince >= 1_000) {
+          backAt = fullSince;
+          break;
+        }
+      } else fullSince = undefined;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    stack.simulator.resetStats();
+    await new Promise((r) => setTimeout(r, 5_000));
+    const after = stack.simulator.stats();
+    await waitAll(jobs, 240_000);
+    const outcome = await tally(stack, jobs);
+    return {
+      workers: '3, one killed',
+      stediBoundMs: boundMs,
+      minInFlightAfterKill: minInFlight,
+      secondsUntilFullAgain:
+        backAt === undefined ? 'never (60 s)' : round((backAt - killedAt) / 1000),
+      utilization5sAfterRecovery: round(after.busySlotMs / (L * after.elapsedMs)),
+      maxInFlight: Math.max(after.maxInFlight, L),
+      rejected429: stack.simulator.stats().rejected429,
+      lostChecks: outcome.lost,
+      failedChecks: outcome.failed,
+    };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function opts(
+  name: string,
+  o: Partial<StackOptions> & { reserved: number; workers: number },
+): StackOptions {
+  return {
+    allocation: L,
+    latencyMedianMs: 800,
+    latencySigma: 0.5,
+    stediTimeoutMs: 90_000,
+    name: `${name}-${Date.now()}`,
+    ...o,
+  };
+}
+
+async function enqueueBacklog(stack: Stack, n: number): Promise<CheckJob[]> {
+  const jobs: CheckJob[] = [];
+  for (let i = 0; i < n; i += 500) {
+    const size = Math.min(500, n - i);
+    jobs.push(
+      ...(await stack.queues.addBulk(
+        'batch',
+        Array.from({ length: size }, (_, k) => checkRequest(`B${i + k}`)),
+      )),
+    );
+  }
+  return jobs;
+}
+
+/** Resolves when no batch check waits any more (the last one has been taken). */
+async function waitBacklogStarted(stack: Stack): Promise<number> {
+  for (;;) {
+    const counts = await stack.queues.queues.batch.getJobCounts(
+      'waiting',
+      'prioritized',
+      'delayed',
+    );
+    if ((counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0) === 0)
+      return Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function waitAll(jobs: CheckJob[], timeoutMs = 180_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const job of jobs) {
+    for (;;) {
+      const state = await job.getState();
+      if (state === 'completed' || state === 'failed') break;
+      if (Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+async function tally(stack: Stack, jobs: CheckJob[]) {
+  const holds: Record<Priority, Hold[]> = { realtime: [], batch: [] };
+  const waits: Record<Priority, number[]> = { realtime: [], batch: [] };
+  let lost = 0;
+  let failed = 0;
+  let lastFinish = 0;
+  for (const j of jobs) {
+    const job = await stack.queues.get(j.id ?? '');
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'failed') failed++;
+    if (state !== 'completed' && state !== 'failed') {
+      lost++;
+      continue;
+    }
+    lastFinish = Math.max(lastFinish, job?.finishedOn ?? 0);
+    const r = job?.returnvalue;
+    if (!job || !r) continue;
+    const p = job.data.priority;
+    holds[p].push({ grantedAt: r.callStartedAt, releasedAt: r.callStartedAt + r.callMs });
+    waits[p].push(r.callStartedAt - job.data.submittedAt);
+  }
+  return { holds, waits, lost, failed, lastFinish };
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function print(name: string, figures: Record<string, number | string>): void {
+  if (json) return;
+  console.log(
+    `\n${name}: L=${L}, backlog ${name === 'crash' ? 3 * BACKLOG : BACKLOG} batch checks, simulator latency lognormal median 800 ms sigma 0.5`,
+  );
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(34)} ${v}`);
+}

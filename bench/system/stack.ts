@@ -1,0 +1,120 @@
+/** The pipeline under benchmark: Redis, dynalite, the simulator and N worker processes. */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { loadConfig, prioritySettings, type Config } from '../../src/shared/config.js';
+import { CheckQueues } from '../../src/shared/check-queues.js';
+import { startChildDynalite, type LocalDynamo } from '../../src/shared/local/dynalite-server.js';
+import { freePort } from '../../src/shared/local/free-port.js';
+import { startLocalRedis, type LocalRedis } from '../../src/shared/local/redis-server.js';
+import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+
+/** Settings of one benchmark stack. */
+export interface StackOptions {
+  readonly allocation: number;
+  readonly reserved: number;
+  readonly workers: number;
+  readonly latencyMedianMs: number;
+  readonly latencySigma: number;
+  readonly stediTimeoutMs: number;
+  readonly name: string;
+}
+
+/** A running stack. */
+export interface Stack {
+  readonly config: Config;
+  readonly simulator: Simulator;
+  readonly queues: CheckQueues;
+  readonly workers: { process: ChildProcess; metricsPort: number }[];
+  spawnWorker(): Promise<{ process: ChildProcess; metricsPort: number }>;
+  /** Sum of eq_dynamodb_requests over the live workers (scraped from /metrics). */
+  dynamoRequests(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const workerMain = fileURLToPath(new URL('../../src/worker/main.ts', import.meta.url));
+
+/** Starts every component and waits until the workers serve /metrics. */
+export async function startStack(
+  o: StackOptions,
+  shared?: { redis: LocalRedis; dynamo: LocalDynamo },
+): Promise<Stack> {
+  const redisServer = shared?.redis ?? (await startLocalRedis());
+  const dynamo = shared?.dynamo ?? (await startChildDynalite());
+  const simulator = await startSimulator({
+    concurrency: o.allocation,
+    latency: { medianMs: o.latencyMedianMs, sigma: o.latencySigma, maxMs: o.stediTimeoutMs },
+    seed: 7,
+  });
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'warn',
+    REDIS_URL: redisServer.url,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    QUEUE_PREFIX: `bench-${o.name}`,
+    SEMAPHORE_TABLE: `bench-${o.name}`,
+    SEMAPHORE_NAME: `bench-${o.name}`,
+    STEDI_BASE_URL: simulator.url,
+    STEDI_API_KEY: 'dev-key',
+    STEDI_CONCURRENCY: String(o.allocation),
+    STEDI_REALTIME_RESERVED: String(o.reserved),
+    STEDI_TIMEOUT_MS: String(o.stediTimeoutMs),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+  const config = loadConfig(env);
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config));
+  const workers: Stack['workers'] = [];
+  const spawnWorker = async () => {
+    const metricsPort = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
+      env: { ...process.env, ...env, WORKER_METRICS_PORT: String(metricsPort) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const w = { process: child, metricsPort };
+    workers.push(w);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        if ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).ok) break;
+      } catch {
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error('worker did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return w;
+  };
+  for (let i = 0; i < o.workers; i++) await spawnWorker();
+  return {
+    config,
+    simulator,
+    queues,
+    workers,
+    spawnWorker,
+    dynamoRequests: async () => {
+      let sum = 0;
+      for (const w of workers) {
+        if (w.process.exitCode !== null || w.process.signalCode !== null) continue;
+        const text = await (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text();
+        const m = /^eq_dynamodb_requests (\d+)/m.exec(text);
+        sum += Number(m?.[1] ?? 0);
+      }
+      return sum;
+    },
+    stop: async () => {
+      await Promise.all(
+        workers.map(async (w) => {
+          if (w.process.exitCode !== null || w.process.signalCode !== null) return;
+          const done = new Promise((r) => w.process.once('exit', r));
+          w.process.kill('SIGTERM');
+          await done;
+        }),
+      );
+      await queues.close();
+      redis.disconnect();
+      await simulator.close();
+      if (!shared) await Promise.allSettled([redisServer.stop(), dynamo.stop()]);
+    },
+  };
+}
