@@ -82,10 +82,11 @@ async function mixed(): Promise<Record<string, number | string>> {
     const random = seededRandom(11);
     let backlogOpen = true;
     const arrivals = (async () => {
-      // Realtime checks arrive as a Poisson process, about 4 a second, while batch work waits.
+      // Realtime checks arrive as a Poisson process, about 1.5 a second (about 1.4 calls in flight,
+      // well inside the reserve of 5), while batch work waits.
       let i = 0;
       while (backlogOpen) {
-        await new Promise((r) => setTimeout(r, -Math.log(1 - random()) * 250));
+        await new Promise((r) => setTimeout(r, -Math.log(1 - random()) * 667));
         realtime.push(await stack.queues.add('realtime', checkRequest(`RT${i++}`)));
       }
     })();

@@ -75,6 +75,26 @@ export const envSchema = z
     CIRCUIT_FAILURE_THRESHOLD: int(5, 1),
     CIRCUIT_COOLDOWN_MS: int(30_000, 100),
 
+    /** Port of the producer's REST API. */
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /**
+     * API keys as name:secret:scope+scope, comma separated; scopes are submit, read, admin.
+     * Unset in development: one key `local-dev-key` with every scope.
+     */
+    API_KEYS: optionalString,
+    /** Bull Board users as name:password:role, role admin or read. Unset in development: admin/admin-dev and viewer/viewer-dev. */
+    BULL_BOARD_USERS: optionalString,
+    /** Most checks in one batch POST. */
+    BATCH_MAX_ITEMS: int(1_000, 1),
+    /** Waiting batch checks above which batch submissions get 429. */
+    BATCH_BACKLOG_LIMIT: int(100_000, 1),
+    /** Largest `?wait=` in seconds. */
+    MAX_WAIT_SECONDS: int(60, 0),
+    /** Largest request body, in bytes. */
+    BODY_LIMIT_BYTES: int(2 * 1024 * 1024, 1_024),
+    /** How long an Idempotency-Key is remembered, in seconds. */
+    IDEMPOTENCY_TTL_SECONDS: int(86_400, 1),
+
     REALTIME_ATTEMPTS: int(3, 1),
     REALTIME_BACKOFF_MS: int(2_000, 0),
     BATCH_ATTEMPTS: int(6, 1),

@@ -1,0 +1,46 @@
+/** Request and response schemas of the REST API; the OpenAPI document is generated from them. */
+import { z } from 'zod';
+import { eligibilityRequestSchema } from '../shared/schemas/eligibility-request.js';
+
+/** POST /v1/eligibility body. */
+export const submitCheckSchema = z
+  .object({
+    priority: z.enum(['realtime', 'batch']).default('realtime'),
+    request: eligibilityRequestSchema,
+  })
+  .strict();
+
+/** POST /v1/eligibility/batch body; the item limit is checked against configuration. */
+export const submitBatchSchema = z
+  .object({ items: z.array(eligibilityRequestSchema).min(1, 'must hold at least one request') })
+  .strict();
+
+/** POST /admin/mode body. */
+export const modeSchema = z
+  .object({ mode: z.enum(['normal', 'draining', 'maintenance']) })
+  .strict();
+
+/** A check's state as the API reports it. */
+export const checkStatusSchema = z.enum(['waiting', 'active', 'completed', 'failed', 'delayed']);
+
+/** Answer of a submit, and of GET /v1/eligibility/:id. */
+export const checkViewSchema = z.object({
+  id: z.string(),
+  status: checkStatusSchema,
+  priority: z.enum(['realtime', 'batch']),
+  attempts: z.number().int().optional(),
+  submittedAt: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  result: z.unknown().optional(),
+  failureReason: z.string().optional(),
+  links: z.object({ self: z.string() }),
+});
+
+/** Every 4xx answer. */
+export const errorSchema = z.object({
+  error: z.string(),
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});
+
+export type CheckView = z.infer<typeof checkViewSchema>;

@@ -1,0 +1,96 @@
+/**
+ * Bull Board at /admin/queues behind HTTP basic auth (works from a browser): admins get the full
+ * board, read-only users a board whose queues are in read-only mode. Job data and results are
+ * shown only in redacted form.
+ */
+import type { NextFunction, Request, Response, Router } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { CheckQueues } from '../shared/check-queues.js';
+import { ConfigError } from '../shared/errors/config-error.js';
+import { redactCheckData, redactCheckResult } from '../shared/redaction.js';
+
+/** A Bull Board user. */
+export interface BoardUser {
+  readonly name: string;
+  readonly digest: Buffer;
+  readonly role: 'admin' | 'read';
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Parses `name:password:role,...` (role admin or read). */
+export function parseBoardUsers(spec: string): BoardUser[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry, i) => {
+      const [name, password, role] = entry.split(':');
+      if (!name || !password || (role !== 'admin' && role !== 'read')) {
+        throw new ConfigError([`BULL_BOARD_USERS: entry ${i + 1} is not name:password:admin|read`]);
+      }
+      return { name, digest: digest(`${name}:${password}`), role };
+    });
+}
+
+/** The mount path of the board. */
+export const BOARD_PATH = '/admin/queues';
+
+/** Express middleware serving Bull Board to authenticated users, by role. */
+export function bullBoard(
+  queues: CheckQueues,
+  users: readonly BoardUser[],
+): (req: Request, res: Response, next: NextFunction) => void {
+  const routers = {
+    admin: boardRouter(queues, false),
+    read: boardRouter(queues, true),
+  };
+  return (req, res, next) => {
+    const user = authenticate(users, req.get('authorization'));
+    if (!user) {
+      res
+        .status(401)
+        .set('WWW-Authenticate', 'Basic realm="Bull Board", charset="UTF-8"')
+        .json({ error: 'Bull Board needs a user name and password' });
+      return;
+    }
+    res.locals.boardUser = user.name;
+    routers[user.role](req, res, next);
+  };
+}
+
+function boardRouter(queues: CheckQueues, readOnlyMode: boolean): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  const adapters = Object.values(queues.queues).map((q) => {
+    const adapter = new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode });
+    adapter.setFormatter('data', (data: unknown) => redactCheckData(data));
+    adapter.setFormatter('returnValue', (value: unknown) => redactCheckResult(value));
+    return adapter;
+  });
+  createBullBoard({
+    queues: adapters,
+    serverAdapter,
+    options: {
+      uiConfig: {
+        boardTitle: readOnlyMode ? 'Eligibility queue (read-only)' : 'Eligibility queue',
+      },
+    },
+  });
+  return serverAdapter.getRouter() as Router;
+}
+
+function authenticate(
+  users: readonly BoardUser[],
+  header: string | undefined,
+): BoardUser | undefined {
+  const m = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!m?.[1]) return undefined;
+  const d = digest(Buffer.from(m[1], 'base64').toString('utf8'));
+  let found: BoardUser | undefined;
+  for (const u of users) if (timingSafeEqual(u.digest, d)) found = u;
+  return found;
+}

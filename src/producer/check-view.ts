@@ -1,0 +1,42 @@
+import type { CheckJob } from '../shared/check-queues.js';
+import type { CheckView } from './api-schemas.js';
+
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
+
+/** Maps BullMQ's job states to the API's. */
+export function apiStatus(state: string): CheckView['status'] | undefined {
+  switch (state) {
+    case 'waiting':
+    case 'prioritized':
+    case 'waiting-children':
+      return 'waiting';
+    case 'active':
+    case 'completed':
+    case 'failed':
+    case 'delayed':
+      return state;
+    default:
+      return undefined;
+  }
+}
+
+/** The API view of a check. */
+export function checkView(job: CheckJob, status: CheckView['status']): CheckView {
+  const id = job.id ?? '';
+  const view: CheckView = {
+    id,
+    status,
+    priority: job.data.priority,
+    attempts: job.attemptsMade,
+    links: { self: `/v1/eligibility/${id}` },
+  };
+  const submittedAt = iso(job.timestamp);
+  if (submittedAt) view.submittedAt = submittedAt;
+  const startedAt = iso(job.processedOn);
+  if (startedAt) view.startedAt = startedAt;
+  const finishedAt = iso(job.finishedOn);
+  if (finishedAt) view.finishedAt = finishedAt;
+  if (status === 'completed') view.result = job.returnvalue?.response;
+  if (status === 'failed' && job.failedReason) view.failureReason = job.failedReason;
+  return view;
+}

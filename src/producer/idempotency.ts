@@ -1,0 +1,49 @@
+/**
+ * Idempotency-Key support, per API key: the first request with a key reserves it with a hash of
+ * its body and the check id it will create; a repeat with the same body gets that check, a repeat
+ * with another body is a conflict. SET NX makes the reservation atomic across producers.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** Outcome of reserving an idempotency key. */
+export type Reservation =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'existing'; readonly checkId: string }
+  | { readonly kind: 'conflict' };
+
+/** Idempotency records in Redis, kept for `ttlSeconds`. */
+export class IdempotencyStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Reserves `key` of `keyName` for `checkId` unless it was used before. */
+  async reserve(
+    keyName: string,
+    key: string,
+    body: unknown,
+    checkId: string,
+  ): Promise<Reservation> {
+    const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const redisKey = this.redisKey(keyName, key);
+    const set = await this.redis.set(redisKey, `${hash} ${checkId}`, 'EX', this.ttlSeconds, 'NX');
+    if (set === 'OK') return { kind: 'new' };
+    const existing = (await this.redis.get(redisKey)) ?? '';
+    const [existingHash, existingId] = existing.split(' ');
+    if (existingHash === hash && existingId) return { kind: 'existing', checkId: existingId };
+    return { kind: 'conflict' };
+  }
+
+  /** Forgets a reservation whose check could not be enqueued. */
+  async forget(keyName: string, key: string): Promise<void> {
+    await this.redis.del(this.redisKey(keyName, key));
+  }
+
+  private redisKey(keyName: string, key: string): string {
+    // The key is hashed: clients sometimes put identifiers in it.
+    return `${this.prefix}:idem:${keyName}:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+  }
+}

@@ -1,0 +1,51 @@
+/** The producer's Prometheus metrics: HTTP requests, and queue depth by priority and state on each scrape. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CheckQueues } from '../shared/check-queues.js';
+import type { Priority } from '../shared/queues.js';
+
+const states = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
+
+/** Producer metrics on their own registry. */
+export interface ProducerMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly latency: Histogram<'method' | 'route'>;
+}
+
+/** Creates the producer metrics; queue depth is read from Redis when scraped. */
+export function createProducerMetrics(queues: CheckQueues): ProducerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  new Gauge({
+    name: 'eq_queue_jobs',
+    help: 'Checks in each queue by state',
+    labelNames: ['priority', 'state'],
+    registers: r,
+    async collect() {
+      for (const [priority, queue] of Object.entries(queues.queues) as [
+        Priority,
+        (typeof queues.queues)[Priority],
+      ][]) {
+        const counts = await queue.getJobCounts(...states);
+        for (const state of states) this.set({ priority, state }, counts[state] ?? 0);
+      }
+    },
+  });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'eq_http_requests_total',
+      help: 'HTTP requests',
+      labelNames: ['method', 'route', 'status'],
+      registers: r,
+    }),
+    latency: new Histogram({
+      name: 'eq_http_request_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 60],
+      registers: r,
+    }),
+  };
+}

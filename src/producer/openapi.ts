@@ -1,0 +1,131 @@
+/** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
+import { z } from 'zod';
+import {
+  checkViewSchema,
+  errorSchema,
+  modeSchema,
+  submitBatchSchema,
+  submitCheckSchema,
+} from './api-schemas.js';
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+const json = (ref: string) => ({
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+const errors = {
+  '400': { description: 'Invalid input; `issues` names each field', ...json('Error') },
+  '401': { description: 'Missing or unknown API key', ...json('Error') },
+  '403': { description: 'The key lacks the needed scope', ...json('Error') },
+};
+
+/** Builds the document served at /openapi.json. */
+export function openApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'eligibility-queue',
+      version: '0.1.0',
+      description:
+        "Queue Stedi eligibility checks by priority; workers keep the account's concurrency allocation full and never exceed it.",
+    },
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        SubmitCheck: schema(submitCheckSchema),
+        SubmitBatch: schema(submitBatchSchema),
+        Check: schema(checkViewSchema),
+        Mode: schema(modeSchema),
+        Error: schema(errorSchema),
+      },
+    },
+    security: [{ apiKey: [] }],
+    paths: {
+      '/v1/eligibility': {
+        post: {
+          summary: 'Submit one check (scope submit)',
+          parameters: [
+            {
+              name: 'wait',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0 },
+              description: 'Seconds to wait for the answer',
+            },
+            { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 200 } },
+          ],
+          requestBody: { required: true, ...json('SubmitCheck') },
+          responses: {
+            '200': { description: 'Finished within `wait`', ...json('Check') },
+            '202': { description: 'Accepted', ...json('Check') },
+            ...errors,
+            '409': { description: 'Idempotency-Key reused with another body', ...json('Error') },
+            '413': { description: 'Body too large', ...json('Error') },
+            '415': { description: 'Not application/json', ...json('Error') },
+            '503': { description: 'Draining or maintenance mode', ...json('Error') },
+          },
+        },
+      },
+      '/v1/eligibility/batch': {
+        post: {
+          summary: 'Submit a batch of checks, all or nothing (scope submit)',
+          requestBody: { required: true, ...json('SubmitBatch') },
+          responses: {
+            '202': { description: 'Accepted' },
+            ...errors,
+            '429': { description: 'Batch backlog full; see Retry-After', ...json('Error') },
+          },
+        },
+      },
+      '/v1/eligibility/{id}': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary: 'Status and result of a check (scope read)',
+          responses: {
+            '200': { description: 'The check', ...json('Check') },
+            '404': { description: 'Unknown id', ...json('Error') },
+          },
+        },
+        delete: {
+          summary: 'Cancel a check not yet started (scope submit)',
+          responses: {
+            '200': { description: 'Cancelled' },
+            '409': { description: 'Already started or finished', ...json('Error') },
+          },
+        },
+      },
+      '/v1/concurrency': {
+        get: {
+          summary: 'Semaphore holders by pool (scope read)',
+          responses: { '200': { description: 'Holders' } },
+        },
+      },
+      '/admin/mode': {
+        get: {
+          summary: 'Operator mode (scope admin)',
+          responses: { '200': { description: 'Mode', ...json('Mode') } },
+        },
+        post: {
+          summary: 'Set the operator mode (scope admin)',
+          requestBody: { required: true, ...json('Mode') },
+          responses: { '200': { description: 'Mode set' } },
+        },
+      },
+      '/healthz': {
+        get: { security: [], summary: 'Alive', responses: { '200': { description: 'Alive' } } },
+      },
+      '/readyz': {
+        get: {
+          security: [],
+          summary: 'Redis and DynamoDB reachable',
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
+      '/metrics': {
+        get: {
+          security: [],
+          summary: 'Prometheus metrics',
+          responses: { '200': { description: 'Metrics' } },
+        },
+      },
+    },
+  };
+}

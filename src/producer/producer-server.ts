@@ -1,0 +1,103 @@
+/** Starts the producer: connections, queues, the app, and the HTTP server. */
+import type { AddressInfo } from 'node:net';
+import { QueueEvents } from 'bullmq';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { prioritySettings, type Config } from '../shared/config.js';
+import { CheckQueues } from '../shared/check-queues.js';
+import { createDynamoClient } from '../shared/clients/dynamodb.js';
+import { createRedis } from '../shared/clients/redis.js';
+import { ConfigError } from '../shared/errors/config-error.js';
+import type { Logger } from '../shared/logger.js';
+import { queueNames } from '../shared/queues.js';
+import { DynamoSemaphoreStore, inspectSemaphore } from '../shared/semaphore/index.js';
+import { createProducerApp } from './app.js';
+import { parseApiKeys } from './auth/api-keys.js';
+import { parseBoardUsers } from './bull-board.js';
+import { createProducerMetrics } from './metrics.js';
+
+/** Development defaults, refused in production. */
+export const devCredentials = {
+  apiKeys: 'local:local-dev-key:submit+read+admin',
+  boardUsers: 'admin:admin-dev:admin,viewer:viewer-dev:read',
+} as const;
+
+/** A running producer. */
+export interface ProducerServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the producer on `config.PORT` (0 picks a free port). */
+export async function startProducer(config: Config, logger: Logger): Promise<ProducerServer> {
+  const production = config.NODE_ENV === 'production';
+  if (production && (!config.API_KEYS || !config.BULL_BOARD_USERS)) {
+    throw new ConfigError(['API_KEYS and BULL_BOARD_USERS: are required when NODE_ENV=production']);
+  }
+  const keys = parseApiKeys(config.API_KEYS ?? devCredentials.apiKeys);
+  const boardUsers = parseBoardUsers(config.BULL_BOARD_USERS ?? devCredentials.boardUsers);
+  const redis = createRedis(config.REDIS_URL, { name: 'eq-producer' });
+  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config));
+  const events = {
+    realtime: new QueueEvents(queueNames.realtime, {
+      connection: redis.duplicate(),
+      prefix: config.QUEUE_PREFIX,
+    }),
+    batch: new QueueEvents(queueNames.batch, {
+      connection: redis.duplicate(),
+      prefix: config.QUEUE_PREFIX,
+    }),
+  };
+  for (const e of Object.values(events))
+    e.on('error', (err) => logger.error({ err: err.message }, 'queue events error'));
+  const dynamo = createDynamoClient({
+    endpoint: config.DYNAMODB_ENDPOINT,
+    region: config.AWS_REGION,
+  });
+  const store = new DynamoSemaphoreStore(dynamo, config.SEMAPHORE_TABLE);
+  const app = createProducerApp({
+    keys,
+    boardUsers,
+    redis,
+    queues,
+    events,
+    metrics: createProducerMetrics(queues),
+    logger,
+    queuePrefix: config.QUEUE_PREFIX,
+    semaphoreStatus: () =>
+      inspectSemaphore(store, {
+        name: config.SEMAPHORE_NAME,
+        capacity: config.STEDI_CONCURRENCY,
+        realtimeReserved: config.STEDI_REALTIME_RESERVED,
+        stediTimeoutMs: config.STEDI_TIMEOUT_MS,
+        skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
+      }),
+    dynamoReady: async () => {
+      await dynamo.send(new DescribeTableCommand({ TableName: config.SEMAPHORE_TABLE }));
+    },
+    limits: {
+      bodyBytes: config.BODY_LIMIT_BYTES,
+      batchMaxItems: config.BATCH_MAX_ITEMS,
+      batchBacklogLimit: config.BATCH_BACKLOG_LIMIT,
+      maxWaitSeconds: config.MAX_WAIT_SECONDS,
+      idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+    },
+  });
+  const server = app.listen(config.PORT);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  server.keepAliveTimeout = 65_000;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  logger.info({ url }, 'producer listening');
+  return {
+    url,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...Object.values(events).map((e) => e.close()), queues.close()]);
+      await redis.quit().catch(() => undefined);
+      dynamo.destroy();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Redacted forms of check data and results, for every place a person looks (Bull Board, logs):
+ * the member id masked to its last 4 characters, initials instead of names, no date of birth.
+ */
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `W1234567` -> `****4567`; short ids are masked whole. */
+export function maskMemberId(id: unknown): string | undefined {
+  if (typeof id !== 'string') return undefined;
+  return id.length <= 4 ? '****' : `****${id.slice(-4)}`;
+}
+
+function initials(person: Obj): string | undefined {
+  const letters = [person.firstName, person.lastName]
+    .filter((n): n is string => typeof n === 'string' && n.length > 0)
+    .map((n) => `${n[0]?.toUpperCase() ?? ''}.`);
+  return letters.length ? letters.join('') : undefined;
+}
+
+function redactPerson(p: unknown): Obj | undefined {
+  if (!isObj(p)) return undefined;
+  return { memberId: maskMemberId(p.memberId), initials: initials(p) };
+}
+
+/** Job data with patient fields reduced to what an operator needs to tell checks apart. */
+export function redactCheckData(data: unknown): unknown {
+  if (!isObj(data)) return data;
+  const request = isObj(data.request) ? data.request : {};
+  const provider = isObj(request.provider) ? request.provider : {};
+  return {
+    priority: data.priority,
+    submittedAt:
+      typeof data.submittedAt === 'number' ? new Date(data.submittedAt).toISOString() : undefined,
+    submittedBy: data.submittedBy,
+    request: {
+      tradingPartnerServiceId: request.tradingPartnerServiceId,
+      provider: { npi: provider.npi },
+      subscriber: redactPerson(request.subscriber),
+      dependents: Array.isArray(request.dependents)
+        ? request.dependents.map(redactPerson)
+        : undefined,
+      serviceTypeCodes: isObj(request.encounter) ? request.encounter.serviceTypeCodes : undefined,
+    },
+  };
+}
+
+/** A result reduced to its outcome: AAA codes, plan status codes and timing, no patient data. */
+export function redactCheckResult(value: unknown): unknown {
+  if (!isObj(value)) return value;
+  const response = isObj(value.response) ? value.response : {};
+  const planStatus = Array.isArray(response.planStatus) ? response.planStatus : [];
+  return {
+    aaaCodes: value.aaaCodes,
+    callMs: value.callMs,
+    planStatus: planStatus
+      .filter(isObj)
+      .map((s) => ({ statusCode: s.statusCode, status: s.status })),
+    traceId: isObj(response.meta) ? response.meta.traceId : undefined,
+  };
+}
