@@ -64,7 +64,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
     let job = reused ? await deps.queues.get(checkId) : undefined;
     if (!job) {
       try {
-        job = await deps.queues.add(priority, request as EligibilityRequest, {
+        job = await deps.queues.add(priority, request, {
           jobId: checkId,
           ...(key ? { submittedBy: key.name } : {}),
         });
@@ -118,7 +118,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
     if (!(await admit('batch', items.length, res))) return;
     const jobs = await deps.queues.addBulk(
       'batch',
-      items as EligibilityRequest[],
+      items,
       apiKeyOf(res)?.name,
     );
     res.status(202).json({
