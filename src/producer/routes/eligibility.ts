@@ -4,7 +4,6 @@ import type { QueueEvents } from 'bullmq';
 import type { CheckQueues } from '../../shared/check-queues.js';
 import { newCheckId } from '../../shared/check-queues.js';
 import type { Priority } from '../../shared/queues.js';
-import type { EligibilityRequest } from '../../shared/schemas/eligibility-request.js';
 import { submitBatchSchema, submitCheckSchema } from '../api-schemas.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import { apiKeyOf, requireScope } from '../auth/require-scope.js';
