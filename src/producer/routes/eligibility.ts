@@ -115,11 +115,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
       return;
     }
     if (!(await admit('batch', items.length, res))) return;
-    const jobs = await deps.queues.addBulk(
-      'batch',
-      items,
-      apiKeyOf(res)?.name,
-    );
+    const jobs = await deps.queues.addBulk('batch', items, apiKeyOf(res)?.name);
     res.status(202).json({
       count: jobs.length,
       checks: jobs.map((j) => ({
@@ -205,12 +201,10 @@ function parseWait(req: Request, res: Response, max: number): number | null {
   if (raw === undefined) return 0;
   const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n > max) {
-    res
-      .status(400)
-      .json({
-        error: 'invalid query',
-        issues: [{ path: 'wait', message: `must be whole seconds from 0 to ${max}` }],
-      });
+    res.status(400).json({
+      error: 'invalid query',
+      issues: [{ path: 'wait', message: `must be whole seconds from 0 to ${max}` }],
+    });
     return null;
   }
   return n;
