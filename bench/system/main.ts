@@ -27,12 +27,17 @@ const redis = await startLocalRedis();
 const dynamo = await startChildDynalite();
 const results: Record<string, Record<string, number | string>> = {};
 
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 try {
-  results.saturation = await saturation();
-  print('saturation', results.saturation);
-  results.mixed = await mixed();
-  print('mixed', results.mixed);
-  if (args.has('--crash')) {
+  if (!only || only === 'saturation') {
+    results.saturation = await saturation();
+    print('saturation', results.saturation);
+  }
+  if (!only || only === 'mixed') {
+    results.mixed = await mixed();
+    print('mixed', results.mixed);
+  }
+  if (args.has('--crash') || only === 'crash') {
     results.crash = await crash();
     print('crash', results.crash);
   }
@@ -140,6 +145,8 @@ async function crash(): Promise<Record<string, number | string>> {
     let backAt: number | undefined;
     while (Date.now() - killedAt < 60_000) {
       const { inFlight } = stack.simulator.stats();
+      if (process.env.BENCH_TRACE)
+        console.error(`t+${Date.now() - killedAt}ms inFlight=${inFlight}`);
       minInFlight = Math.min(minInFlight, inFlight);
       if (inFlight >= L) {
         fullSince ??= Date.now();
