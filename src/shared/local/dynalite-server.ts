@@ -39,13 +39,16 @@ export async function startInProcessDynalite(
  * under measurement (benchmarks, the local stack).
  */
 export async function startChildDynalite(
-  options: { path?: string; port?: number } = {},
+  options: { path?: string; port?: number; detached?: boolean } = {},
 ): Promise<LocalDynamo> {
   const port = options.port ?? (await freePort());
   const cli = createRequire(import.meta.url).resolve('dynalite/cli.js');
   const args = [cli, '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0'];
   if (options.path) args.push('--path', options.path);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.detached ?? false,
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

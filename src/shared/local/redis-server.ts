@@ -21,6 +21,8 @@ export interface LocalRedisOptions {
   readonly dataDir?: string;
   readonly port?: number;
   readonly binary?: string;
+  /** Run in its own process group, so a terminal's Ctrl-C does not stop it before its clients. */
+  readonly detached?: boolean;
 }
 
 /** Starts redis-server on a free port and waits until it answers PING. */
@@ -44,6 +46,7 @@ export async function startLocalRedis(options: LocalRedisOptions = {}): Promise<
   }
   const child = spawn(options.binary ?? 'redis-server', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
+    detached: options.detached ?? false,
   });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

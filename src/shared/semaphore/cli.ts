@@ -15,9 +15,15 @@ import { ensureSemaphoreTable } from './table.js';
 
 const config = loadConfig();
 const [command = 'status', ...rest] = process.argv.slice(2);
-const client = createDynamoClient({ endpoint: config.DYNAMODB_ENDPOINT, region: config.AWS_REGION });
+const client = createDynamoClient({
+  endpoint: config.DYNAMODB_ENDPOINT,
+  region: config.AWS_REGION,
+});
 const store = new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE);
-const timing = { stediTimeoutMs: config.STEDI_TIMEOUT_MS, skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS };
+const timing = {
+  stediTimeoutMs: config.STEDI_TIMEOUT_MS,
+  skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
+};
 
 try {
   process.exitCode = await run();
@@ -48,7 +54,8 @@ async function run(): Promise<number> {
       );
       if (status.holders.length === 0) console.log('no holders');
       for (const h of status.holders) {
-        const s = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`);
+        const s = (ms: number | undefined) =>
+          ms === undefined ? '-' : `${(ms / 1000).toFixed(1)}s`;
         console.log(
           `slot ${String(h.slot).padStart(3)} ${h.slotKind.padEnd(8)} ${String(h.pool ?? '?').padEnd(8)} ` +
             `age ${s(h.ageMs).padStart(7)}  lease ${s(h.leaseExpiresInMs).padStart(7)}  ` +
@@ -60,10 +67,19 @@ async function run(): Promise<number> {
     }
     case 'force-release': {
       const slot = Number(rest[0]);
-      if (!Number.isInteger(slot) || slot < 0) throw new Error('usage: force-release <slot> [--force]');
+      if (!Number.isInteger(slot) || slot < 0)
+        throw new Error('usage: force-release <slot> [--force]');
       const force = rest.includes('--force');
-      const ok = await store.forceRelease(config.SEMAPHORE_NAME, slot, force ? null : reclaimCutoffs(Date.now(), timing));
-      console.log(ok ? `slot ${slot} released` : `slot ${slot} is still within its lease or Stedi bound; not released (use --force only if its worker is dead and its call is over)`);
+      const ok = await store.forceRelease(
+        config.SEMAPHORE_NAME,
+        slot,
+        force ? null : reclaimCutoffs(Date.now(), timing),
+      );
+      console.log(
+        ok
+          ? `slot ${slot} released`
+          : `slot ${slot} is still within its lease or Stedi bound; not released (use --force only if its worker is dead and its call is over)`,
+      );
       return ok ? 0 : 2;
     }
     case 'create-table':
@@ -71,7 +87,9 @@ async function run(): Promise<number> {
       console.log(`table ${config.SEMAPHORE_TABLE} is ready`);
       return 0;
     default:
-      console.error('usage: npm run semaphore -- status [--json] | force-release <slot> [--force] | create-table');
+      console.error(
+        'usage: npm run semaphore -- status [--json] | force-release <slot> [--force] | create-table',
+      );
       return 64;
   }
 }

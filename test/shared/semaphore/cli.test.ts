@@ -16,7 +16,11 @@ const env = {
 };
 
 async function cli(...args: string[]): Promise<{ code: number | string; out: string }> {
-  const child = spawnTs(new URL('../../../src/shared/semaphore/cli.ts', import.meta.url), args, env);
+  const child = spawnTs(
+    new URL('../../../src/shared/semaphore/cli.ts', import.meta.url),
+    args,
+    env,
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -32,18 +36,33 @@ describe('npm run semaphore', () => {
     const store = new DynamoSemaphoreStore(client, table);
     const now = Date.now();
     const anyCut = { leaseEndedBefore: 0, callStartedBefore: 0 };
-    await store.claim(name, 0, { owner: 'live-worker', pool: 'batch', now, leaseUntil: now + 60_000 }, anyCut);
-    await store.claim(name, 2, { owner: 'dead-worker', pool: 'realtime', now: now - 10_000, leaseUntil: now - 5_000 }, anyCut);
+    await store.claim(
+      name,
+      0,
+      { owner: 'live-worker', pool: 'batch', now, leaseUntil: now + 60_000 },
+      anyCut,
+    );
+    await store.claim(
+      name,
+      2,
+      { owner: 'dead-worker', pool: 'realtime', now: now - 10_000, leaseUntil: now - 5_000 },
+      anyCut,
+    );
 
     const status = await cli('status');
     expect(status.out).toMatch(/slot {3}0 shared {3}batch/);
     expect(status.out).toMatch(/slot {3}2 reserved realtime.*RECLAIMABLE.*dead-worker/);
-    const json = JSON.parse((await cli('status', '--json')).out) as { heldByPool: Record<string, number>; free: number };
+    const json = JSON.parse((await cli('status', '--json')).out) as {
+      heldByPool: Record<string, number>;
+      free: number;
+    };
     expect(json.heldByPool).toEqual({ realtime: 0, batch: 1 });
 
     expect((await cli('force-release', '0')).code).toBe(2);
     expect((await cli('force-release', '2')).code).toBe(0);
-    const left = (await store.listSlots(name)).filter((r) => r.owner !== undefined).map((r) => r.owner);
+    const left = (await store.listSlots(name))
+      .filter((r) => r.owner !== undefined)
+      .map((r) => r.owner);
     expect(left).toEqual(['live-worker']);
     client.destroy();
   });
