@@ -5,7 +5,9 @@
  * STEDI_BASE_URL + STEDI_API_KEY. Ctrl-C stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { generateDataKeySpec } from '../src/shared/crypto/data-cipher.js';
 import { loadConfig } from '../src/shared/config.js';
 import { createDynamoClient } from '../src/shared/clients/dynamodb.js';
 import { startChildDynalite, type LocalDynamo } from '../src/shared/local/dynalite-server.js';
@@ -45,6 +47,18 @@ if (!realStedi) {
   env.STEDI_BASE_URL = `http://127.0.0.1:${env.SIMULATOR_PORT}`;
   env.STEDI_API_KEY = 'dev-key';
   children.push(run('simulator', 'src/simulator/main.ts'));
+}
+if (!env.DATA_ENCRYPTION_KEYS) {
+  // Patient data is encrypted in Redis; locally a key is made once and kept beside the data.
+  const keyFile = `${root}.local/data-key`;
+  if (!existsSync(keyFile)) {
+    mkdirSync(`${root}.local`, { recursive: true });
+    writeFileSync(keyFile, generateDataKeySpec('local1') + '\n', { mode: 0o600 });
+    console.log(
+      `made a data encryption key in ${keyFile} (production takes DATA_ENCRYPTION_KEYS instead)`,
+    );
+  }
+  env.DATA_ENCRYPTION_KEYS = readFileSync(keyFile, 'utf8').trim();
 }
 const config = loadConfig(env);
 const client = createDynamoClient({

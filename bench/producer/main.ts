@@ -7,6 +7,7 @@
  *  4. raw addBulk of 500 vs POST /v1/eligibility/batch of 500          -> checks per second
  * The producer runs as its own process, as in production.
  */
+import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Agent, setGlobalDispatcher } from 'undici';
-import { prioritySettings, loadConfig } from '../../src/shared/config.js';
+import { cipherFromConfig, prioritySettings, loadConfig } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { freePort } from '../../src/shared/local/free-port.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
@@ -40,6 +41,7 @@ const env = {
   REDIS_URL: redisServer.url,
   DYNAMODB_ENDPOINT: dynamo.endpoint,
   QUEUE_PREFIX: 'bench-http',
+  DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
   BATCH_BACKLOG_LIMIT: '100000000',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
@@ -63,7 +65,7 @@ for (const deadline = Date.now() + 20_000; ;) {
 
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const config = loadConfig({ ...env, QUEUE_PREFIX: 'bench-raw' });
-const raw = new CheckQueues(redis, 'bench-raw', prioritySettings(config));
+const raw = new CheckQueues(redis, 'bench-raw', prioritySettings(config), cipherFromConfig(config));
 const headers = { authorization: 'Bearer local-dev-key', 'content-type': 'application/json' };
 const now = () => performance.now();
 const figures: Record<string, number> = {};

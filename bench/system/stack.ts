@@ -1,9 +1,15 @@
 /** The pipeline under benchmark: Redis, dynalite, the simulator and N worker processes. */
+import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { loadConfig, prioritySettings, type Config } from '../../src/shared/config.js';
+import {
+  cipherFromConfig,
+  loadConfig,
+  prioritySettings,
+  type Config,
+} from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { startChildDynalite, type LocalDynamo } from '../../src/shared/local/dynalite-server.js';
 import { freePort } from '../../src/shared/local/free-port.js';
@@ -52,6 +58,7 @@ export async function startStack(
     REDIS_URL: redisServer.url,
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     QUEUE_PREFIX: `bench-${o.name}`,
+    DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
     SEMAPHORE_TABLE: `bench-${o.name}`,
     SEMAPHORE_NAME: `bench-${o.name}`,
     STEDI_BASE_URL: simulator.url,
@@ -63,7 +70,12 @@ export async function startStack(
   };
   const config = loadConfig(env);
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config));
+  const queues = new CheckQueues(
+    redis,
+    config.QUEUE_PREFIX,
+    prioritySettings(config),
+    cipherFromConfig(config),
+  );
   const workers: Stack['workers'] = [];
   const spawnWorker = async () => {
     const metricsPort = await freePort();

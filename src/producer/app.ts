@@ -17,6 +17,7 @@ import { ModeStore } from './operating-mode.js';
 import { openApiDocument } from './openapi.js';
 import { eligibilityRoutes } from './routes/eligibility.js';
 import { operationsRoutes } from './routes/operations.js';
+import { RateLimiter } from './rate-limiter.js';
 
 /** Everything the app is built from. */
 export interface ProducerAppDeps {
@@ -30,6 +31,9 @@ export interface ProducerAppDeps {
   readonly semaphoreStatus: () => Promise<SemaphoreStatus>;
   readonly dynamoReady: () => Promise<void>;
   readonly queuePrefix: string;
+  /** Redact job data and results in Bull Board; off only in the test that proves the leak test works. */
+  readonly redactBoard: boolean;
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   readonly limits: {
     readonly bodyBytes: number;
     readonly batchMaxItems: number;
@@ -65,7 +69,7 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
     });
     next();
   });
-  app.use(BOARD_PATH, bullBoard(deps.queues, deps.boardUsers));
+  app.use(BOARD_PATH, bullBoard(deps.queues, deps.boardUsers, deps.logger, deps.redactBoard));
   app.use(express.json({ limit: deps.limits.bodyBytes, type: 'application/json', strict: true }));
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -91,11 +95,18 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
         deps.redis,
         deps.queuePrefix,
         deps.limits.idempotencyTtlSeconds,
+        deps.queues.cipher,
       ),
       mode,
       batchMaxItems: deps.limits.batchMaxItems,
       batchBacklogLimit: deps.limits.batchBacklogLimit,
       maxWaitSeconds: deps.limits.maxWaitSeconds,
+      limiter: new RateLimiter(
+        deps.redis,
+        deps.queuePrefix,
+        deps.rateLimit.perSecond,
+        deps.rateLimit.burst,
+      ),
     }),
   );
   app.use((req, res) => {

@@ -11,6 +11,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { CheckQueues } from '../shared/check-queues.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import { redactCheckData, redactCheckResult } from '../shared/redaction.js';
+import { isSealed, type ValueCipher } from '../shared/crypto/data-cipher.js';
+import type { Logger } from '../shared/logger.js';
 
 /** A Bull Board user. */
 export interface BoardUser {
@@ -43,10 +45,12 @@ export const BOARD_PATH = '/admin/queues';
 export function bullBoard(
   queues: CheckQueues,
   users: readonly BoardUser[],
+  logger: Logger,
+  redact = true,
 ): (req: Request, res: Response, next: NextFunction) => void {
   const routers = {
-    admin: boardRouter(queues, false),
-    read: boardRouter(queues, true),
+    admin: boardRouter(queues, false, redact),
+    read: boardRouter(queues, true, redact),
   };
   return (req, res, next) => {
     const user = authenticate(users, req.get('authorization'));
@@ -58,17 +62,31 @@ export function bullBoard(
       return;
     }
     res.locals.boardUser = user.name;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // Audit trail of what operators change (retries, removals, cleans): ids only, no job data.
+      logger.info(
+        { audit: true, actor: user.name, role: user.role, action: `${req.method} ${req.path}` },
+        'bull board action',
+      );
+    }
     routers[user.role](req, res, next);
   };
 }
 
-function boardRouter(queues: CheckQueues, readOnlyMode: boolean): Router {
+function boardRouter(queues: CheckQueues, readOnlyMode: boolean, redact: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
   const adapters = Object.values(queues.queues).map((q) => {
     const adapter = new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode });
-    adapter.setFormatter('data', (data: unknown) => redactCheckData(data));
-    adapter.setFormatter('returnValue', (value: unknown) => redactCheckResult(value));
+    // The board shows opened records, redacted; `redact = false` exists only so a test can prove
+    // that the leak test would catch unredacted views.
+    const show = (f: (v: unknown) => unknown) => (redact ? f : (v: unknown) => v);
+    adapter.setFormatter('data', (data: unknown) =>
+      show(redactCheckData)(openSealed(queues.cipher, data, 'request')),
+    );
+    adapter.setFormatter('returnValue', (value: unknown) =>
+      show(redactCheckResult)(openSealed(queues.cipher, value, 'response')),
+    );
     return adapter;
   });
   createBullBoard({
@@ -93,4 +111,16 @@ function authenticate(
   let found: BoardUser | undefined;
   for (const u of users) if (timingSafeEqual(u.digest, d)) found = u;
   return found;
+}
+
+/** `holder` with its sealed `field` opened (for redaction); unopenable records show as withheld. */
+function openSealed(cipher: ValueCipher, holder: unknown, field: string): unknown {
+  if (typeof holder !== 'object' || holder === null) return holder;
+  const value = (holder as Record<string, unknown>)[field];
+  if (!isSealed(value)) return holder;
+  try {
+    return { ...holder, [field]: cipher.open(value) };
+  } catch {
+    return { ...holder, [field]: '[encrypted with a key this producer does not have]' };
+  }
 }

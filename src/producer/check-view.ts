@@ -1,4 +1,5 @@
 import type { CheckJob } from '../shared/check-queues.js';
+import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CheckView } from './api-schemas.js';
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
@@ -21,7 +22,11 @@ export function apiStatus(state: string): CheckView['status'] | undefined {
 }
 
 /** The API view of a check. */
-export function checkView(job: CheckJob, status: CheckView['status']): CheckView {
+export function checkView(
+  job: CheckJob,
+  status: CheckView['status'],
+  cipher: ValueCipher,
+): CheckView {
   const id = job.id ?? '';
   const view: CheckView = {
     id,
@@ -36,7 +41,8 @@ export function checkView(job: CheckJob, status: CheckView['status']): CheckView
   if (startedAt) view.startedAt = startedAt;
   const finishedAt = iso(job.finishedOn);
   if (finishedAt) view.finishedAt = finishedAt;
-  if (status === 'completed') view.result = job.returnvalue?.response;
+  if (status === 'completed' && job.returnvalue?.response)
+    view.result = cipher.open(job.returnvalue.response);
   if (status === 'failed' && job.failedReason) view.failureReason = job.failedReason;
   return view;
 }

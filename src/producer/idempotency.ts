@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 
 /** Outcome of reserving an idempotency key. */
 export type Reservation =
@@ -18,6 +19,8 @@ export class IdempotencyStore {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly ttlSeconds: number,
+    /** Keyed digest of bodies: a plain hash of patient data could be reversed by guessing. */
+    private readonly cipher: ValueCipher,
   ) {}
 
   /** Reserves `key` of `keyName` for `checkId` unless it was used before. */
@@ -27,7 +30,7 @@ export class IdempotencyStore {
     body: unknown,
     checkId: string,
   ): Promise<Reservation> {
-    const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+    const hash = this.cipher.digest(JSON.stringify(body));
     const redisKey = this.redisKey(keyName, key);
     const set = await this.redis.set(redisKey, `${hash} ${checkId}`, 'EX', this.ttlSeconds, 'NX');
     if (set === 'OK') return { kind: 'new' };

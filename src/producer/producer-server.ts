@@ -2,7 +2,8 @@
 import type { AddressInfo } from 'node:net';
 import { QueueEvents } from 'bullmq';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { prioritySettings, type Config } from '../shared/config.js';
+import { cipherFromConfig, prioritySettings, type Config } from '../shared/config.js';
+import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import { CheckQueues } from '../shared/check-queues.js';
 import { createDynamoClient } from '../shared/clients/dynamodb.js';
 import { createRedis } from '../shared/clients/redis.js';
@@ -28,15 +29,20 @@ export interface ProducerServer {
 }
 
 /** Starts the producer on `config.PORT` (0 picks a free port). */
-export async function startProducer(config: Config, logger: Logger): Promise<ProducerServer> {
+export async function startProducer(
+  config: Config,
+  logger: Logger,
+  overrides: { cipher?: ValueCipher; redactBoard?: boolean } = {},
+): Promise<ProducerServer> {
   const production = config.NODE_ENV === 'production';
   if (production && (!config.API_KEYS || !config.BULL_BOARD_USERS)) {
     throw new ConfigError(['API_KEYS and BULL_BOARD_USERS: are required when NODE_ENV=production']);
   }
+  const cipher = overrides.cipher ?? cipherFromConfig(config);
   const keys = parseApiKeys(config.API_KEYS ?? devCredentials.apiKeys);
   const boardUsers = parseBoardUsers(config.BULL_BOARD_USERS ?? devCredentials.boardUsers);
   const redis = createRedis(config.REDIS_URL, { name: 'eq-producer' });
-  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config));
+  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config), cipher);
   const events = {
     realtime: new QueueEvents(queueNames.realtime, {
       connection: redis.duplicate(),
@@ -61,6 +67,7 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
     queues,
     events,
     metrics: createProducerMetrics(queues),
+    redactBoard: overrides.redactBoard ?? true,
     logger,
     queuePrefix: config.QUEUE_PREFIX,
     semaphoreStatus: () =>
@@ -74,6 +81,7 @@ export async function startProducer(config: Config, logger: Logger): Promise<Pro
     dynamoReady: async () => {
       await dynamo.send(new DescribeTableCommand({ TableName: config.SEMAPHORE_TABLE }));
     },
+    rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     limits: {
       bodyBytes: config.BODY_LIMIT_BYTES,
       batchMaxItems: config.BATCH_MAX_ITEMS,

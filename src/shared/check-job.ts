@@ -1,10 +1,14 @@
 /** The data of one eligibility-check job and its result, as stored in BullMQ. */
-import type { EligibilityRequest } from './schemas/eligibility-request.js';
+import type { Sealed } from './crypto/data-cipher.js';
 import type { Priority } from './queues.js';
 
-/** Job data: the Stedi request plus what the system needs to route and measure it. */
+/**
+ * Job data: the Stedi request, encrypted (it carries patient data), plus what the system needs
+ * to route and measure it, in clear.
+ */
 export interface CheckJobData {
-  readonly request: EligibilityRequest;
+  /** The EligibilityRequest, sealed with the data cipher. */
+  readonly request: Sealed;
   readonly priority: Priority;
   /** When the producer accepted the check (epoch ms). */
   readonly submittedAt: number;
@@ -12,10 +16,10 @@ export interface CheckJobData {
   readonly submittedBy?: string;
 }
 
-/** Job result: Stedi's answer and when the call ran. */
+/** Job result: Stedi's answer (encrypted) and, in clear, its AAA codes and timing. */
 export interface CheckJobResult {
-  /** Stedi's response body. */
-  readonly response: unknown;
+  /** Stedi's response body, sealed with the data cipher. */
+  readonly response: Sealed;
   /** AAA error codes in the answer (empty for a clean answer). */
   readonly aaaCodes: readonly string[];
   readonly callStartedAt: number;

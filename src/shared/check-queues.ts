@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { CheckJobData, CheckJobResult } from './check-job.js';
 import { jobOptions, queueNames, type Priority, type PriorityJobSettings } from './queues.js';
 import type { EligibilityRequest } from './schemas/eligibility-request.js';
+import type { ValueCipher } from './crypto/data-cipher.js';
 
 const idPrefix: Readonly<Record<Priority, string>> = { realtime: 'rt_', batch: 'bt_' };
 
@@ -24,6 +25,8 @@ export class CheckQueues {
     connection: Redis,
     prefix: string,
     private readonly settings: Readonly<Record<Priority, PriorityJobSettings>>,
+    /** Seals each request before it reaches Redis. */
+    readonly cipher: ValueCipher,
   ) {
     this.queues = {
       realtime: new Queue(queueNames.realtime, { connection, prefix }),
@@ -38,7 +41,7 @@ export class CheckQueues {
     extra: { jobId?: string; submittedBy?: string } = {},
   ): Promise<CheckJob> {
     const data: CheckJobData = {
-      request,
+      request: this.cipher.seal(request),
       priority,
       submittedAt: Date.now(),
       ...(extra.submittedBy ? { submittedBy: extra.submittedBy } : {}),
@@ -60,7 +63,12 @@ export class CheckQueues {
     return this.queues[priority].addBulk(
       requests.map((request) => ({
         name: 'check',
-        data: { request, priority, submittedAt, ...(submittedBy ? { submittedBy } : {}) },
+        data: {
+          request: this.cipher.seal(request),
+          priority,
+          submittedAt,
+          ...(submittedBy ? { submittedBy } : {}),
+        },
         opts: { ...opts, jobId: newCheckId(priority) },
       })),
     );

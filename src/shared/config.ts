@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ConfigError } from './errors/config-error.js';
 import type { PriorityJobSettings } from './queues.js';
+import { DataCipher, parseDataKeys } from './crypto/data-cipher.js';
 
 const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
 const bool = (def: boolean) =>
@@ -75,6 +76,15 @@ export const envSchema = z
     CIRCUIT_FAILURE_THRESHOLD: int(5, 1),
     CIRCUIT_COOLDOWN_MS: int(30_000, 100),
 
+    /**
+     * Keys that encrypt patient data at rest, as id:base64(32 bytes), comma separated: the first
+     * encrypts, all decrypt (rotation). Required by producer and workers; `npm start` makes one.
+     */
+    DATA_ENCRYPTION_KEYS: optionalString,
+    /** Requests per second each API key may send (token bucket shared by all producers). */
+    RATE_LIMIT_PER_SECOND: int(200, 1),
+    /** Requests a key may send at once after being idle. */
+    RATE_LIMIT_BURST: int(400, 1),
     /** Port of the producer's REST API. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /**
@@ -142,4 +152,14 @@ export function prioritySettings(
     },
     batch: { attempts: config.BATCH_ATTEMPTS, backoffMs: config.BATCH_BACKOFF_MS, ...keep },
   };
+}
+
+/** The data cipher of the configuration; a ConfigError says how to make a key when none is set. */
+export function cipherFromConfig(config: Config): DataCipher {
+  if (!config.DATA_ENCRYPTION_KEYS) {
+    throw new ConfigError([
+      'DATA_ENCRYPTION_KEYS: is required to encrypt patient data in Redis; set id:<openssl rand -base64 32> (npm start makes one in .local/data-key)',
+    ]);
+  }
+  return new DataCipher(parseDataKeys(config.DATA_ENCRYPTION_KEYS));
 }

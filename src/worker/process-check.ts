@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger.js';
 import type { Priority } from '../shared/queues.js';
 import { eligibilityRequestSchema } from '../shared/schemas/eligibility-request.js';
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
+import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import type { WorkerMetrics } from './metrics.js';
 import { classifyReply, type CallOutcome } from './stedi/classify-reply.js';
@@ -31,6 +32,8 @@ export interface CheckProcessorDeps {
   /** Delay before a 429'd check is tried again, in ms. */
   readonly throttleRetryMs: number;
   readonly now?: () => number;
+  /** Opens job requests and seals results (patient data stays encrypted in Redis). */
+  readonly cipher: ValueCipher;
 }
 
 /** Builds the BullMQ processor of `priority`'s queue. */
@@ -41,7 +44,18 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
     token?: string,
   ): Promise<CheckJobResult> => {
     const log = deps.logger.child({ jobId: job.id, priority, attempt: job.attemptsMade + 1 });
-    const parsed = eligibilityRequestSchema.safeParse(job.data.request);
+    let request: unknown;
+    try {
+      request = deps.cipher.open(job.data.request);
+    } catch (err) {
+      // A worker without the key that sealed this check: another worker (or a fixed config) can.
+      log.error(
+        { reason: (err as Error).message },
+        'cannot decrypt check; is DATA_ENCRYPTION_KEYS the same on every process?',
+      );
+      throw new RetryableCheckError(`cannot decrypt the check: ${(err as Error).message}`);
+    }
+    const parsed = eligibilityRequestSchema.safeParse(request);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
       throw new UnrecoverableError(`invalid eligibility request in job data (fields: ${fields})`);
@@ -68,7 +82,12 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       case 'answer':
         deps.breaker.success();
         log.info({ callMs, aaaCodes: outcome.aaaCodes }, 'check answered');
-        return { response: outcome.body, aaaCodes: outcome.aaaCodes, callStartedAt, callMs };
+        return {
+          response: deps.cipher.seal(outcome.body),
+          aaaCodes: outcome.aaaCodes,
+          callStartedAt,
+          callMs,
+        };
       case 'throttled': {
         deps.metrics.throttled.inc();
         log.warn(

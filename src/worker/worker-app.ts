@@ -12,7 +12,8 @@ import { setMaxListeners } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
-import type { Config } from '../shared/config.js';
+import { cipherFromConfig, type Config } from '../shared/config.js';
+import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
 import { createRedis } from '../shared/clients/redis.js';
 import { ConfigError } from '../shared/errors/config-error.js';
@@ -39,9 +40,10 @@ export interface WorkerApp {
 export async function startWorkerApp(
   config: Config,
   logger: Logger,
-  stedi?: StediClient,
+  overrides: { stedi?: StediClient; cipher?: ValueCipher } = {},
 ): Promise<WorkerApp> {
-  const client = stedi ?? defaultStediClient(config);
+  const client = overrides.stedi ?? defaultStediClient(config);
+  const cipher = overrides.cipher ?? cipherFromConfig(config);
   const connection = createRedis(config.REDIS_URL, { name: 'eq-worker' });
   const subscriber = createRedis(config.REDIS_URL, { name: 'eq-worker-hints' });
   const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
@@ -83,6 +85,7 @@ export async function startWorkerApp(
     logger,
     shutdown: shutdown.signal,
     throttleRetryMs: config.THROTTLE_RETRY_MS,
+    cipher,
   };
   const L = config.STEDI_CONCURRENCY;
   const concurrency: Record<Priority, number> = {

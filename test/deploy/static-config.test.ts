@@ -70,6 +70,7 @@ describe('deployment files', () => {
 
   it('documents every environment variable in the README configuration table', () => {
     const readme = read('README.md');
-    for (const key of schemaKeys) expect(readme, `README lacks ${key}`).toMatch(new RegExp(`\\|\\s*\`${key}\`\\s*\\|`));
+    for (const key of schemaKeys)
+      expect(readme, `README lacks ${key}`).toMatch(new RegExp(`\\|\\s*\`${key}\`\\s*\\|`));
   });
 });

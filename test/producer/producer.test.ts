@@ -80,7 +80,10 @@ describe('producer: submitting checks', () => {
     expect(body).toMatchObject({ status: 'waiting', priority: 'realtime' });
     expect(res.headers.get('location')).toBe(body.links.self);
     const job = await p.queues.get(body.id);
-    expect(job?.data.request.subscriber.memberId).toBe('SIM0000001');
+    expect(
+      (p.queues.cipher.open(job!.data.request) as { subscriber: { memberId: string } }).subscriber
+        .memberId,
+    ).toBe('SIM0000001');
     const read = await p.call(body.links.self, { key: keys.read });
     expect(await read.json()).toMatchObject({ id: body.id, status: 'waiting', attempts: 0 });
   });

@@ -14,6 +14,7 @@ beforeAll(async () => {
     QUEUE_PREFIX: w.config.QUEUE_PREFIX,
     SEMAPHORE_TABLE: w.config.SEMAPHORE_TABLE,
     SEMAPHORE_NAME: w.config.SEMAPHORE_NAME,
+    DATA_ENCRYPTION_KEYS: w.config.DATA_ENCRYPTION_KEYS ?? '',
   });
   await w.startWorker();
 });

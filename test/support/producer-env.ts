@@ -1,10 +1,17 @@
 /** A producer on a free port with its own queue prefix and semaphore table, against the run's Redis and dynalite. */
+import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
-import { loadConfig, prioritySettings, type Config } from '../../src/shared/config.js';
+import {
+  cipherFromConfig,
+  loadConfig,
+  prioritySettings,
+  type Config,
+} from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
+import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
 import { ensureSemaphoreTable } from '../../src/shared/semaphore/index.js';
 import { startProducer, type ProducerServer } from '../../src/producer/producer-server.js';
 import { uniqueName } from './names.js';
@@ -26,7 +33,10 @@ export interface ProducerEnv {
 }
 
 /** Starts a producer with test keys and any extra settings. */
-export async function producerEnv(extra: Record<string, string> = {}): Promise<ProducerEnv> {
+export async function producerEnv(
+  extra: Record<string, string> = {},
+  overrides: { logger?: Logger; cipher?: ValueCipher; redactBoard?: boolean } = {},
+): Promise<ProducerEnv> {
   const env = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -34,6 +44,10 @@ export async function producerEnv(extra: Record<string, string> = {}): Promise<P
     REDIS_URL: inject('redisUrl'),
     DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
     QUEUE_PREFIX: uniqueName('q'),
+    DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
+    // Tests send bursts; the rate limit has its own test.
+    RATE_LIMIT_PER_SECOND: '100000',
+    RATE_LIMIT_BURST: '100000',
     SEMAPHORE_TABLE: uniqueName('sem'),
     API_KEYS: `local:${keys.all}:submit+read+admin,clinic:${keys.submit}:submit,viewer:${keys.read}:read`,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -43,9 +57,21 @@ export async function producerEnv(extra: Record<string, string> = {}): Promise<P
   const dynamo = createDynamoClient({ endpoint: config.DYNAMODB_ENDPOINT, region: 'us-east-1' });
   await ensureSemaphoreTable(dynamo, config.SEMAPHORE_TABLE);
   dynamo.destroy();
-  const server: ProducerServer = await startProducer(config, createLogger({ level: 'silent' }));
+  const server: ProducerServer = await startProducer(
+    config,
+    overrides.logger ?? createLogger({ level: 'silent' }),
+    {
+      ...(overrides.cipher ? { cipher: overrides.cipher } : {}),
+      ...(overrides.redactBoard === false ? { redactBoard: false } : {}),
+    },
+  );
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config));
+  const queues = new CheckQueues(
+    redis,
+    config.QUEUE_PREFIX,
+    prioritySettings(config),
+    overrides.cipher ?? cipherFromConfig(config),
+  );
   return {
     url: server.url,
     config,

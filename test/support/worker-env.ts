@@ -2,12 +2,19 @@
  * A worker test environment: its own queue prefix, semaphore table and simulator, workers in this
  * process or as child processes (`npm run worker`'s entry), and queues to enqueue into.
  */
+import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import type { ChildProcess } from 'node:child_process';
-import { loadConfig, prioritySettings, type Config } from '../../src/shared/config.js';
+import {
+  cipherFromConfig,
+  loadConfig,
+  prioritySettings,
+  type Config,
+} from '../../src/shared/config.js';
 import { CheckQueues, type CheckJob } from '../../src/shared/check-queues.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
+import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
 import {
   startSimulator,
   type Simulator,
@@ -24,7 +31,10 @@ export interface WorkerEnv {
   readonly simulator: Simulator;
   readonly queues: CheckQueues;
   readonly redis: Redis;
-  startWorker(extra?: Record<string, string>): Promise<WorkerApp>;
+  startWorker(
+    extra?: Record<string, string>,
+    overrides?: { logger?: Logger; cipher?: ValueCipher },
+  ): Promise<WorkerApp>;
   spawnWorker(extra?: Record<string, string>): ChildProcess;
   waitFor(job: CheckJob, states?: string[], timeoutMs?: number): Promise<string>;
   close(): Promise<void>;
@@ -42,6 +52,7 @@ export async function workerEnv(
     REDIS_URL: inject('redisUrl'),
     DYNAMODB_ENDPOINT: inject('dynamoEndpoint'),
     QUEUE_PREFIX: uniqueName('q'),
+    DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
     SEMAPHORE_TABLE: uniqueName('sem'),
     SEMAPHORE_NAME: uniqueName('acct'),
     STEDI_BASE_URL: simulator.url,
@@ -59,7 +70,12 @@ export async function workerEnv(
   };
   const config = loadConfig(env);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config));
+  const queues = new CheckQueues(
+    redis,
+    config.QUEUE_PREFIX,
+    prioritySettings(config),
+    cipherFromConfig(config),
+  );
   const apps: WorkerApp[] = [];
   const children: ChildProcess[] = [];
   return {
@@ -68,10 +84,11 @@ export async function workerEnv(
     simulator,
     queues,
     redis,
-    startWorker: async (extra = {}) => {
+    startWorker: async (extra = {}, overrides = {}) => {
       const app = await startWorkerApp(
         loadConfig({ ...env, ...extra }),
-        createLogger({ level: 'silent' }),
+        overrides.logger ?? createLogger({ level: 'silent' }),
+        overrides.cipher ? { cipher: overrides.cipher } : {},
       );
       apps.push(app);
       return app;

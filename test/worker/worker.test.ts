@@ -25,7 +25,9 @@ describe('worker: outcomes', () => {
     const job = await env.queues.add('realtime', checkRequest());
     expect(await env.waitFor(job)).toBe('completed');
     const done = await env.queues.get(job.id ?? '');
-    expect(done?.returnvalue.response).toMatchObject({ meta: { traceId: expect.any(String) } });
+    expect(env.queues.cipher.open(done!.returnvalue.response)).toMatchObject({
+      meta: { traceId: expect.any(String) },
+    });
     expect(done?.returnvalue.aaaCodes).toEqual([]);
     expect(env.simulator.stats().maxInFlight).toBeLessThanOrEqual(2);
   });

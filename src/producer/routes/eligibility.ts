@@ -1,5 +1,5 @@
 /** /v1/eligibility: submit checks (one or a batch), read their status and result, cancel them. */
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { QueueEvents } from 'bullmq';
 import type { CheckQueues } from '../../shared/check-queues.js';
 import { newCheckId } from '../../shared/check-queues.js';
@@ -11,6 +11,7 @@ import { apiStatus, checkView } from '../check-view.js';
 import type { IdempotencyStore } from '../idempotency.js';
 import type { ModeStore } from '../operating-mode.js';
 import { toIssues } from '../validation.js';
+import type { RateLimiter } from '../rate-limiter.js';
 
 /** What the eligibility routes need. */
 export interface EligibilityRouteDeps {
@@ -22,15 +23,17 @@ export interface EligibilityRouteDeps {
   readonly batchMaxItems: number;
   readonly batchBacklogLimit: number;
   readonly maxWaitSeconds: number;
+  readonly limiter: RateLimiter;
 }
 
 /** Builds the router mounted at /v1/eligibility. */
 export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
   const router = Router();
-  const submit = requireScope(deps.keys, 'submit');
-  const read = requireScope(deps.keys, 'read');
+  const limit = deps.limiter.middleware();
+  const submit: RequestHandler[] = [requireScope(deps.keys, 'submit'), limit];
+  const read: RequestHandler[] = [requireScope(deps.keys, 'read'), limit];
 
-  router.post('/', submit, async (req, res) => {
+  router.post('/', ...submit, async (req, res) => {
     if (!requireJson(req, res)) return;
     const parsed = submitCheckSchema.safeParse(req.body);
     if (!parsed.success) {
@@ -72,7 +75,10 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
         throw err;
       }
       if (wait === 0) {
-        res.status(202).location(`/v1/eligibility/${checkId}`).json(checkView(job, 'waiting'));
+        res
+          .status(202)
+          .location(`/v1/eligibility/${checkId}`)
+          .json(checkView(job, 'waiting', deps.queues.cipher));
         return;
       }
     }
@@ -89,10 +95,10 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
     res
       .status(finished && wait > 0 ? 200 : 202)
       .location(`/v1/eligibility/${checkId}`)
-      .json(checkView(fresh, state));
+      .json(checkView(fresh, state, deps.queues.cipher));
   });
 
-  router.post('/batch', submit, async (req, res) => {
+  router.post('/batch', ...submit, async (req, res) => {
     if (!requireJson(req, res)) return;
     const parsed = submitBatchSchema.safeParse(req.body);
     if (!parsed.success) {
@@ -126,17 +132,17 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
     });
   });
 
-  router.get('/:id', read, async (req, res) => {
+  router.get('/:id', ...read, async (req, res) => {
     const job = await deps.queues.get(String(req.params.id));
     const status = job ? apiStatus(await job.getState()) : undefined;
     if (!job || !status) {
       res.status(404).json({ error: `no check with id ${String(req.params.id)}` });
       return;
     }
-    res.json(checkView(job, status));
+    res.json(checkView(job, status, deps.queues.cipher));
   });
 
-  router.delete('/:id', submit, async (req, res) => {
+  router.delete('/:id', ...submit, async (req, res) => {
     const job = await deps.queues.get(String(req.params.id));
     const status = job ? apiStatus(await job.getState()) : undefined;
     if (!job || !status) {

@@ -1,0 +1,149 @@
+/**
+ * Runs checks with recognisable patient values through the whole path (REST, Redis, worker,
+ * simulator, results, Bull Board, errors), then searches every log line, every Redis value under
+ * the deployment's prefix, every Bull Board API answer and every error body for them. The last two
+ * tests switch encryption, then redaction, off and show the same search finds the values.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
+import { checkRequest } from '../support/fixtures.js';
+import { captureLogger, dumpRedis, findCanaries, PlaintextCipher } from '../support/leak-scan.js';
+import { producerEnv, type ProducerEnv } from '../support/producer-env.js';
+import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
+
+const canary = {
+  memberId: 'CANARYMBR5150',
+  firstName: 'Canaryfirstname',
+  lastName: 'Canarylastname',
+  dateOfBirth: '19610203',
+};
+const canaries = Object.values(canary);
+const patient = (payer = '87726') => ({
+  ...checkRequest(canary.memberId, payer),
+  subscriber: { ...canary },
+});
+
+let w: WorkerEnv | undefined;
+let p: ProducerEnv | undefined;
+afterEach(async () => {
+  await p?.close();
+  await w?.close();
+  p = w = undefined;
+});
+
+type Found = Record<'logs' | 'redis' | 'board' | 'errors', string[]>;
+
+async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }): Promise<Found> {
+  const logs = captureLogger();
+  w = await workerEnv(
+    { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '1' },
+    {
+      concurrency: 2,
+      latency: { medianMs: 20, sigma: 0, maxMs: 1_000 },
+    },
+  );
+  p = await producerEnv(
+    {
+      QUEUE_PREFIX: w.config.QUEUE_PREFIX,
+      SEMAPHORE_TABLE: w.config.SEMAPHORE_TABLE,
+      SEMAPHORE_NAME: w.config.SEMAPHORE_NAME,
+      DATA_ENCRYPTION_KEYS: w.config.DATA_ENCRYPTION_KEYS ?? '',
+      BULL_BOARD_USERS: 'admin:admin-secret:admin',
+    },
+    {
+      logger: logs.logger,
+      ...(opts.cipher ? { cipher: opts.cipher } : {}),
+      ...(opts.redactBoard === false ? { redactBoard: false } : {}),
+    },
+  );
+  await w.startWorker({}, { logger: logs.logger, ...(opts.cipher ? { cipher: opts.cipher } : {}) });
+  const env = p;
+  const errors: [string, string][] = [];
+  let sent = 0;
+  const post = async (path: string, body: unknown, expected: number, scanBody = true) => {
+    const res = await env.call(path, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { 'idempotency-key': `leak-${++sent}` },
+    });
+    const text = await res.text();
+    expect(res.status, text.slice(0, 300)).toBe(expected);
+    if (scanBody) errors.push([`POST ${path} -> ${res.status}`, text]);
+    return JSON.parse(text) as { id?: string; checks?: { id: string }[] };
+  };
+
+  // The answer to the client who asked is theirs to see: that body is not scanned.
+  await post('/v1/eligibility?wait=10', { request: patient() }, 200, false);
+  const failed = await post('/v1/eligibility?wait=10', { request: patient('NOPAYER') }, 200);
+  await post(
+    '/v1/eligibility',
+    { request: { ...patient(), provider: { organizationName: 'X', npi: '123' } } },
+    400,
+  );
+  await post(
+    '/v1/eligibility',
+    { request: { ...patient(), subscriber: { ...canary, dateOfBirth: '19610231' } } },
+    400,
+  );
+  await post(
+    '/v1/eligibility/batch',
+    { items: [patient(), { ...patient(), subscriber: { ...canary, memberId: 'CANARY!!' } }] },
+    400,
+  );
+  const batch = await post('/v1/eligibility/batch', { items: [patient(), patient()] }, 202);
+  for (const c of batch.checks ?? []) {
+    const job = await env.queues.get(c.id);
+    if (job) await w.waitFor(job);
+  }
+  const read = await env.call(`/v1/eligibility/${failed.id ?? ''}`);
+  errors.push(['GET failed check', await read.text()]);
+
+  const board: [string, string][] = [];
+  const auth = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` };
+  for (const queue of ['eligibility-realtime', 'eligibility-batch']) {
+    for (const status of ['completed', 'failed', 'waiting', 'latest']) {
+      const res = await fetch(
+        `${env.url}/admin/queues/api/queues?activeQueue=${queue}&status=${status}&page=1&jobsPerPage=50`,
+        { headers: auth },
+      );
+      board.push([`board ${queue}/${status}`, await res.text()]);
+    }
+  }
+  if (failed.id) {
+    const res = await fetch(
+      `${env.url}/admin/queues/api/queues/eligibility-realtime/${failed.id}`,
+      { headers: auth },
+    );
+    board.push(['board job page', await res.text()]);
+  }
+
+  const redis = await dumpRedis(env.redis, `${env.config.QUEUE_PREFIX}:`);
+  expect(redis.size).toBeGreaterThan(10);
+  return {
+    logs: findCanaries(
+      logs.lines.map((l, i) => [`log line ${i}`, l]),
+      canaries,
+    ),
+    redis: findCanaries(redis, canaries),
+    board: findCanaries(board, canaries),
+    errors: findCanaries(errors, canaries),
+  };
+}
+
+describe('patient data leak test', () => {
+  it('finds no patient value in logs, Redis, Bull Board or error bodies', async () => {
+    const found = await runScenario({});
+    expect(found).toEqual({ logs: [], redis: [], board: [], errors: [] });
+  });
+
+  it('would catch encryption switched off: patient values then show in Redis', async () => {
+    const found = await runScenario({ cipher: new PlaintextCipher() });
+    expect(found.redis.length).toBeGreaterThan(0);
+  });
+
+  it('would catch redaction switched off: patient values then show in Bull Board', async () => {
+    const found = await runScenario({ redactBoard: false });
+    expect(found.board.length).toBeGreaterThan(0);
+    expect(found.redis).toEqual([]);
+  });
+});
