@@ -21,6 +21,9 @@ const env: NodeJS.ProcessEnv = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 const workers = Number(env.WORKERS ?? 2);
+const dataDir = env.LOCAL_DATA_DIR ?? `${root}.local`;
+// Worker i serves /metrics on base + i - 1; a base of 0 gives each a free port.
+const metricsBase = Number(env.WORKER_METRICS_PORT ?? 9464);
 if (!Number.isInteger(workers) || workers < 1)
   throw new Error('WORKERS must be a whole number >= 1');
 
@@ -30,14 +33,14 @@ const children: ChildProcess[] = [];
 
 if (!env.REDIS_URL) {
   redis = await startLocalRedis({
-    dataDir: `${root}.local/redis`,
+    dataDir: `${dataDir}/redis`,
     port: Number(env.LOCAL_REDIS_PORT ?? 6379),
     detached: true,
-  }).catch(async () => startLocalRedis({ dataDir: `${root}.local/redis`, detached: true }));
+  }).catch(async () => startLocalRedis({ dataDir: `${dataDir}/redis`, detached: true }));
   env.REDIS_URL = redis.url;
 }
 if (!env.DYNAMODB_ENDPOINT) {
-  dynamo = await startChildDynalite({ path: `${root}.local/dynamodb`, detached: true });
+  dynamo = await startChildDynalite({ path: `${dataDir}/dynamodb`, detached: true });
   env.DYNAMODB_ENDPOINT = dynamo.endpoint;
 }
 const realStedi = Boolean(env.STEDI_BASE_URL && env.STEDI_API_KEY);
@@ -50,9 +53,9 @@ if (!realStedi) {
 }
 if (!env.DATA_ENCRYPTION_KEYS) {
   // Patient data is encrypted in Redis; locally a key is made once and kept beside the data.
-  const keyFile = `${root}.local/data-key`;
+  const keyFile = `${dataDir}/data-key`;
   if (!existsSync(keyFile)) {
-    mkdirSync(`${root}.local`, { recursive: true });
+    mkdirSync(dataDir, { recursive: true });
     writeFileSync(keyFile, generateDataKeySpec('local1') + '\n', { mode: 0o600 });
     console.log(
       `made a data encryption key in ${keyFile} (production takes DATA_ENCRYPTION_KEYS instead)`,
@@ -71,7 +74,9 @@ client.destroy();
 children.push(run('producer', 'src/producer/main.ts'));
 for (let i = 1; i <= workers; i++)
   children.push(
-    run(`worker-${i}`, 'src/worker/main.ts', { WORKER_METRICS_PORT: String(9463 + i) }),
+    run(`worker-${i}`, 'src/worker/main.ts', {
+      WORKER_METRICS_PORT: String(metricsBase === 0 ? 0 : metricsBase + i - 1),
+    }),
   );
 
 const api = `http://127.0.0.1:${config.PORT}`;
@@ -85,7 +90,7 @@ eligibility-queue is running (${workers} workers, allocation ${config.STEDI_CONC
   API         ${api}   (key "${apiName ?? ''}": ${apiKey ?? ''})
   OpenAPI     ${api}/openapi.json
   Bull Board  ${api}/admin/queues   (user ${boardUser[0] ?? ''}, password ${boardUser[1] ?? ''})
-  Metrics     ${api}/metrics, workers on :9464..${9463 + workers}/metrics
+  Metrics     ${api}/metrics${metricsBase > 0 ? `, workers on :${metricsBase}..${metricsBase + workers - 1}/metrics` : ''}
   Redis       ${config.REDIS_URL}   DynamoDB ${config.DYNAMODB_ENDPOINT}
 
 Try a check (waits up to 30 s for the answer):

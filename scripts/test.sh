@@ -3,8 +3,8 @@
 # type check, lint, format check and the vitest suite against real Redis and dynalite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# docker-compose (Debian's v1) validates the compose file offline in the suite.
-bash scripts/ensure-deps.sh docker-compose
+# docker-compose (Debian's v1) validates the compose file offline; chromium runs the Bull Board browser test.
+bash scripts/ensure-deps.sh docker-compose chromium
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 npx tsc --noEmit -p .
 npx eslint .

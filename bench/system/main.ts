@@ -135,8 +135,14 @@ async function crash(): Promise<Record<string, number | string>> {
   try {
     const jobs = await enqueueBacklog(stack, 3 * BACKLOG);
     await new Promise((r) => setTimeout(r, 8_000));
-    const victim = stack.workers[0];
+    // Kill the worker holding the most slots: hand-over keeps slots where they are, so a random
+    // victim may hold none, and the test would show nothing.
+    const held = await stack.slotsByPid();
+    const victim = [...stack.workers].sort(
+      (a, b) => (held.get(b.process.pid ?? 0) ?? 0) - (held.get(a.process.pid ?? 0) ?? 0),
+    )[0];
     if (!victim) throw new Error('no worker');
+    const victimSlots = held.get(victim.process.pid ?? 0) ?? 0;
     const killedAt = Date.now();
     victim.process.kill('SIGKILL');
     // Sample in-flight at the simulator until the allocation has been full for a second again.
@@ -164,7 +170,9 @@ async function crash(): Promise<Record<string, number | string>> {
     const outcome = await tally(stack, jobs);
     return {
       workers: '3, one killed',
+      slotsHeldByKilledWorker: victimSlots,
       stediBoundMs: boundMs,
+      coverAheadMs: stack.config.SEMAPHORE_LEASE_MS / 2,
       minInFlightAfterKill: minInFlight,
       secondsUntilFullAgain:
         backAt === undefined ? 'never (60 s)' : round((backAt - killedAt) / 1000),

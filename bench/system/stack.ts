@@ -11,6 +11,8 @@ import {
   type Config,
 } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
+import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
+import { DynamoSemaphoreStore } from '../../src/shared/semaphore/index.js';
 import { startChildDynalite, type LocalDynamo } from '../../src/shared/local/dynalite-server.js';
 import { freePort } from '../../src/shared/local/free-port.js';
 import { startLocalRedis, type LocalRedis } from '../../src/shared/local/redis-server.js';
@@ -34,6 +36,8 @@ export interface Stack {
   readonly queues: CheckQueues;
   readonly workers: { process: ChildProcess; metricsPort: number }[];
   spawnWorker(): Promise<{ process: ChildProcess; metricsPort: number }>;
+  /** Slots held now, by worker pid (read from the lease owners in DynamoDB). */
+  slotsByPid(): Promise<Map<number, number>>;
   /** Sum of eq_dynamodb_requests over the live workers (scraped from /metrics). */
   dynamoRequests(): Promise<number>;
   stop(): Promise<void>;
@@ -104,6 +108,20 @@ export async function startStack(
     queues,
     workers,
     spawnWorker,
+    slotsByPid: async () => {
+      const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
+      const records = await new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE).listSlots(
+        config.SEMAPHORE_NAME,
+      );
+      client.destroy();
+      const byPid = new Map<number, number>();
+      for (const r of records) {
+        // Owner tokens read host:pid:instance:n.
+        const pid = Number(r.owner?.split(':')[1]);
+        if (Number.isInteger(pid)) byPid.set(pid, (byPid.get(pid) ?? 0) + 1);
+      }
+      return byPid;
+    },
     dynamoRequests: async () => {
       let sum = 0;
       for (const w of workers) {

@@ -20,7 +20,12 @@ export class RedisHintChannel implements HintChannel {
   ) {}
 
   async publish(name: string, hint: ReleaseHint): Promise<void> {
-    const message = hint.kind === 'released' ? `r:${hint.slot}` : `d:${hint.forMs}:${hint.origin}`;
+    const message =
+      hint.kind === 'released'
+        ? `r:${hint.slot}`
+        : hint.kind === 'batch-demand'
+          ? `b:${hint.origin}`
+          : `d:${hint.forMs}:${hint.origin}`;
     await this.publisher.publish(channelOf(name), message);
   }
 
@@ -54,6 +59,7 @@ export class RedisHintChannel implements HintChannel {
 function parseHint(message: string): ReleaseHint | undefined {
   const [kind, a, ...rest] = message.split(':');
   if (kind === 'r' && Number.isInteger(Number(a))) return { kind: 'released', slot: Number(a) };
+  if (kind === 'b' && a) return { kind: 'batch-demand', origin: [a, ...rest].join(':') };
   if (kind === 'd' && Number(a) > 0)
     return { kind: 'realtime-demand', forMs: Number(a), origin: rest.join(':') };
   return undefined;

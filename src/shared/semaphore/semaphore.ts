@@ -133,7 +133,12 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   private closed = false;
   /** Until when batch yields to realtime waiting elsewhere (this process's clock). */
   private batchYieldUntil = 0;
-  private lastDemandSentAt = -Infinity;
+  private readonly lastDemandSentAt: Record<Pool, number> = {
+    realtime: -Infinity,
+    batch: -Infinity,
+  };
+  /** Other processes seen waiting for batch slots, with when (this process's clock). */
+  private readonly batchPeers = new Map<string, number>();
   private readonly instanceId = `${ownerPrefix}:${randomUUID().slice(0, 8)}`;
 
   constructor(options: SemaphoreOptions) {
@@ -286,7 +291,8 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const { capacity, realtimeReserved } = this.options;
     for (const pool of ['realtime', 'batch'] as const) {
       if (!poolMayUse(pool, slot, capacity, realtimeReserved)) continue;
-      if (pool === 'batch' && this.batchYielding()) continue;
+      // Handing over keeps our share as it is: allowed up to the fair share, not beyond.
+      if (pool === 'batch' && (this.batchYielding() || this.held.size > this.fairShare())) continue;
       const w = this.waiters[pool][0];
       if (w) return w;
     }
@@ -332,20 +338,27 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const taken = new Set<number>(this.held.keys());
     const rounds: Promise<void>[] = [];
     let realtimeUnserved = false;
+    let batchUnserved = false;
     const yielding = this.batchYielding();
+    const share = this.fairShare();
     for (const waiter of [...this.waiters.realtime, ...this.waiters.batch]) {
-      if (waiter.pool === 'batch' && yielding) continue;
+      if (waiter.pool === 'batch' && (yielding || taken.size >= share)) {
+        batchUnserved = true;
+        continue;
+      }
       const slot = slotPreference(waiter.pool, capacity, realtimeReserved).find(
         (s) => !taken.has(s) && isClaimable(this.view.get(s), cutoffs),
       );
       if (slot === undefined) {
         if (waiter.pool === 'realtime') realtimeUnserved = true;
+        else batchUnserved = true;
         continue;
       }
       taken.add(slot);
       rounds.push(this.claimFor(waiter, slot, cutoffs));
     }
-    if (realtimeUnserved) this.announceRealtimeDemand();
+    if (realtimeUnserved) this.announceDemand('realtime');
+    else if (batchUnserved) this.announceDemand('batch');
     await Promise.all(rounds);
   }
 
@@ -451,6 +464,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   }
 
   private onHint(hint: ReleaseHint): void {
+    if (hint.kind === 'batch-demand') {
+      if (hint.origin !== this.instanceId) this.batchPeers.set(hint.origin, this.options.now());
+      return;
+    }
     if (hint.kind === 'realtime-demand') {
       // Batch here stands back for a moment: the next shared slot released goes to realtime.
       if (hint.origin !== this.instanceId) {
@@ -468,22 +485,38 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   }
 
   /**
-   * A local realtime waiter found every slot taken: ask other processes to stop handing shared
-   * slots to batch for a moment, so the next shared slot released anywhere comes here.
+   * The most slots this process should hold while batch waits in other processes too: the
+   * shared slots split evenly over the processes seen waiting in the last second, so hand-over
+   * cannot gather the whole allocation into one process (whose crash would then idle it all
+   * until Stedi's bound). With no other process waiting, there is no limit.
    */
-  private announceRealtimeDemand(): void {
+  private fairShare(): number {
+    const now = this.options.now();
+    for (const [origin, seenAt] of this.batchPeers)
+      if (now - seenAt > 1_000) this.batchPeers.delete(origin);
+    if (this.batchPeers.size === 0) return Infinity;
+    const shared = this.options.capacity - this.options.realtimeReserved;
+    return Math.max(1, Math.ceil(shared / (this.batchPeers.size + 1)));
+  }
+
+  /**
+   * A local waiter found every slot taken. Realtime: ask other processes to stop handing shared
+   * slots to batch for a moment, so the next one released comes here. Batch: let other processes
+   * know we wait, so none keeps more than its fair share.
+   */
+  private announceDemand(pool: Pool): void {
     const hints = this.options.hints;
     const now = this.options.now();
-    if (!hints || now - this.lastDemandSentAt < this.options.realtimeDemandMs / 2) return;
-    this.lastDemandSentAt = now;
+    if (!hints || now - this.lastDemandSentAt[pool] < this.options.realtimeDemandMs / 2) return;
+    this.lastDemandSentAt[pool] = now;
+    const hint: ReleaseHint =
+      pool === 'realtime'
+        ? { kind: 'realtime-demand', forMs: this.options.realtimeDemandMs, origin: this.instanceId }
+        : { kind: 'batch-demand', origin: this.instanceId };
     hints
-      .publish(this.options.name, {
-        kind: 'realtime-demand',
-        forMs: this.options.realtimeDemandMs,
-        origin: this.instanceId,
-      })
+      .publish(this.options.name, hint)
       .catch((err: unknown) =>
-        this.emit('error', asError(err, 'publishing realtime demand failed')),
+        this.emit('error', asError(err, `publishing ${pool} demand failed`)),
       );
   }
 

@@ -63,12 +63,15 @@ export interface SemaphoreStore {
 
 /**
  * A hint between processes; DynamoDB stays the only source of truth. `released`: a slot was
- * freed. `realtime-demand`: a realtime waiter found no slot, so batch holders elsewhere should
+ * freed. `batch-demand`: batch waits in the `origin` process. `realtime-demand`: a realtime waiter
+ * found no slot, so batch holders elsewhere should
  * release instead of handing over to batch, and batch waiters hold back, for `forMs`.
  */
 export type ReleaseHint =
   | { readonly kind: 'released'; readonly slot: number }
-  | { readonly kind: 'realtime-demand'; readonly forMs: number; readonly origin: string };
+  | { readonly kind: 'realtime-demand'; readonly forMs: number; readonly origin: string }
+  /** A batch waiter found no slot: holders elsewhere keep no more than their fair share. */
+  | { readonly kind: 'batch-demand'; readonly origin: string };
 
 /** Delivers release hints between processes (Redis pub/sub); optional and best-effort. */
 export interface HintChannel {

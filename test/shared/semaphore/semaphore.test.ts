@@ -215,6 +215,25 @@ describe('Semaphore against dynalite', () => {
     await (await batchWaiting).release();
   });
 
+  it('keeps hand-over to a fair share while another process waits for batch slots', async () => {
+    const a = env.make({ capacity: 4, fallbackCheckMs: 10_000, ...timing });
+    const b = env.make({ capacity: 4, fallbackCheckMs: 10_000, ...timing });
+    const held = await acquireAll(a, 4, 'batch');
+    const aWaiting = a.acquire({ pool: 'batch' });
+    const bWaiting = [b.acquire({ pool: 'batch' }), b.acquire({ pool: 'batch' })];
+    await sleep(150);
+    // a holds 4 of 4 while b waits: its fair share is 2, so its next two releases go to b.
+    await held[0]!.release();
+    await held[1]!.release();
+    const bLeases = await Promise.all(bWaiting);
+    expect(a.heldSlots()).toHaveLength(2);
+    expect(a.waiting().batch).toBe(1);
+    await held[2]!.release();
+    const third = await aWaiting;
+    expect(third.handedOver).toBe(true);
+    await Promise.all([third, held[3]!, ...bLeases].map((l) => l.release()));
+  });
+
   it('records the call start with the claim when asked, so a crash keeps the slot to the bound', async () => {
     const sem = env.make({ capacity: 1, ...timing });
     const lease = await sem.acquire({ pool: 'realtime', markCallStart: true });
