@@ -43,6 +43,9 @@ const env = {
   QUEUE_PREFIX: 'bench-http',
   DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
   BATCH_BACKLOG_LIMIT: '100000000',
+  // Measures the API itself, not the per-key rate limit.
+  RATE_LIMIT_PER_SECOND: '100000000',
+  RATE_LIMIT_BURST: '100000000',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 const producer = spawn(
