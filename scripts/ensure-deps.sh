@@ -5,8 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[ensure-deps] installing npm packages (npm ci)" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` rather than `npm ci`: the lock names msgpackr's prebuilt binaries for other
+  # platforms, which the registry reachable here does not serve, and `npm ci` refuses a lock with
+  # optional packages it cannot resolve. `npm install` follows the same lock and skips them.
+  echo "[ensure-deps] installing npm packages (npm install, from package-lock.json)" >&2
+  npm install --no-audit --no-fund --loglevel=error
 fi
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
