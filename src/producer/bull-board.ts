@@ -7,7 +7,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { findBySecret, secretDigest } from './auth/find-by-secret.js';
 import type { CheckQueues } from '../shared/check-queues.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import { redactCheckData, redactCheckResult } from '../shared/redaction.js';
@@ -21,8 +21,6 @@ export interface BoardUser {
   readonly role: 'admin' | 'read';
 }
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
-
 /** Parses `name:password:role,...` (role admin or read). */
 export function parseBoardUsers(spec: string): BoardUser[] {
   return spec
@@ -34,7 +32,7 @@ export function parseBoardUsers(spec: string): BoardUser[] {
       if (!name || !password || (role !== 'admin' && role !== 'read')) {
         throw new ConfigError([`BULL_BOARD_USERS: entry ${i + 1} is not name:password:admin|read`]);
       }
-      return { name, digest: digest(`${name}:${password}`), role };
+      return { name, digest: secretDigest(`${name}:${password}`), role };
     });
 }
 
@@ -107,10 +105,7 @@ function authenticate(
 ): BoardUser | undefined {
   const m = /^Basic\s+(\S+)$/i.exec(header ?? '');
   if (!m?.[1]) return undefined;
-  const d = digest(Buffer.from(m[1], 'base64').toString('utf8'));
-  let found: BoardUser | undefined;
-  for (const u of users) if (timingSafeEqual(u.digest, d)) found = u;
-  return found;
+  return findBySecret(users, Buffer.from(m[1], 'base64').toString('utf8'));
 }
 
 /** `holder` with its sealed `field` opened (for redaction); unopenable records show as withheld. */

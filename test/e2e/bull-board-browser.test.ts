@@ -31,10 +31,7 @@ beforeAll(async () => {
     { concurrency: 2, latency: { medianMs: 20, sigma: 0, maxMs: 1_000 } },
   );
   p = await producerEnv({
-    QUEUE_PREFIX: w.config.QUEUE_PREFIX,
-    SEMAPHORE_TABLE: w.config.SEMAPHORE_TABLE,
-    SEMAPHORE_NAME: w.config.SEMAPHORE_NAME,
-    DATA_ENCRYPTION_KEYS: w.config.DATA_ENCRYPTION_KEYS ?? '',
+    ...w.deployment,
     BULL_BOARD_USERS: 'admin:admin-secret:admin,viewer:viewer-secret:read',
   });
   await w.startWorker();

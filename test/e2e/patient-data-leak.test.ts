@@ -44,10 +44,7 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
   );
   p = await producerEnv(
     {
-      QUEUE_PREFIX: w.config.QUEUE_PREFIX,
-      SEMAPHORE_TABLE: w.config.SEMAPHORE_TABLE,
-      SEMAPHORE_NAME: w.config.SEMAPHORE_NAME,
-      DATA_ENCRYPTION_KEYS: w.config.DATA_ENCRYPTION_KEYS ?? '',
+      ...w.deployment,
       BULL_BOARD_USERS: 'admin:admin-secret:admin',
     },
     {

@@ -11,10 +11,7 @@ beforeAll(async () => {
     { concurrency: 2, latency: { medianMs: 50, sigma: 0, maxMs: 2_000 } },
   );
   p = await producerEnv({
-    QUEUE_PREFIX: w.config.QUEUE_PREFIX,
-    SEMAPHORE_TABLE: w.config.SEMAPHORE_TABLE,
-    SEMAPHORE_NAME: w.config.SEMAPHORE_NAME,
-    DATA_ENCRYPTION_KEYS: w.config.DATA_ENCRYPTION_KEYS ?? '',
+    ...w.deployment,
   });
   await w.startWorker();
 });

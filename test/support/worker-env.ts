@@ -27,6 +27,8 @@ import { uniqueName } from './names.js';
 /** Everything a worker test uses; `close()` stops all of it. */
 export interface WorkerEnv {
   readonly env: Record<string, string>;
+  /** The settings a producer needs to serve this deployment (queues, semaphore, data key). */
+  readonly deployment: Record<string, string>;
   readonly config: Config;
   readonly simulator: Simulator;
   readonly queues: CheckQueues;
@@ -80,6 +82,12 @@ export async function workerEnv(
   const children: ChildProcess[] = [];
   return {
     env,
+    deployment: {
+      QUEUE_PREFIX: config.QUEUE_PREFIX,
+      SEMAPHORE_TABLE: config.SEMAPHORE_TABLE,
+      SEMAPHORE_NAME: config.SEMAPHORE_NAME,
+      DATA_ENCRYPTION_KEYS: config.DATA_ENCRYPTION_KEYS ?? '',
+    },
     config,
     simulator,
     queues,

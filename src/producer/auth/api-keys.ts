@@ -2,7 +2,7 @@
  * API keys from configuration (`name:secret:scope+scope,...`), compared in constant time: both
  * sides are hashed first, so the comparison takes as long for every key and every length.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { findBySecret, secretDigest } from './find-by-secret.js';
 import { ConfigError } from '../../shared/errors/config-error.js';
 
 /** What a key may do. */
@@ -15,8 +15,6 @@ export interface ApiKey {
   readonly digest: Buffer;
   readonly scopes: ReadonlySet<Scope>;
 }
-
-const digest = (secret: string) => createHash('sha256').update(secret).digest();
 
 /** Parses `name:secret:scope+scope,...`; throws ConfigError naming the bad entry. */
 export function parseApiKeys(spec: string, variable = 'API_KEYS'): ApiKey[] {
@@ -38,14 +36,11 @@ export function parseApiKeys(spec: string, variable = 'API_KEYS'): ApiKey[] {
         throw new ConfigError([
           `${variable}: unknown scope ${bad.join(', ')} for "${name}" (use submit, read, admin)`,
         ]);
-      return { name, digest: digest(secret), scopes: new Set(parsed as Scope[]) };
+      return { name, digest: secretDigest(secret), scopes: new Set(parsed as Scope[]) };
     });
 }
 
 /** The key whose secret equals `presented`, checking every key so timing reveals nothing. */
 export function findApiKey(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
-  const d = digest(presented);
-  let found: ApiKey | undefined;
-  for (const key of keys) if (timingSafeEqual(key.digest, d)) found = key;
-  return found;
+  return findBySecret(keys, presented);
 }
