@@ -12,6 +12,7 @@ import { loadConfig } from '../src/shared/config.js';
 import { createDynamoClient } from '../src/shared/clients/dynamodb.js';
 import { startChildDynalite, type LocalDynamo } from '../src/shared/local/dynalite-server.js';
 import { startLocalRedis, type LocalRedis } from '../src/shared/local/redis-server.js';
+import { waitForHttp } from '../src/shared/local/wait-for-http.js';
 import { ensureSemaphoreTable } from '../src/shared/semaphore/index.js';
 import { devCredentials } from '../src/producer/producer-server.js';
 
@@ -80,7 +81,7 @@ for (let i = 1; i <= workers; i++)
   );
 
 const api = `http://127.0.0.1:${config.PORT}`;
-await waitFor(`${api}/readyz`);
+await waitForHttp(`${api}/readyz`, { what: 'the producer', timeoutMs: 60_000, intervalMs: 200 });
 const [apiName, apiKey] =
   (config.API_KEYS ?? devCredentials.apiKeys).split(',')[0]?.split(':') ?? [];
 const boardUser =
@@ -143,17 +144,4 @@ function run(name: string, file: string, extra: Record<string, string> = {}): Ch
     }
   });
   return child;
-}
-
-async function waitFor(url: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not become ready`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }

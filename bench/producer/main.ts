@@ -18,6 +18,7 @@ import { Agent, setGlobalDispatcher } from 'undici';
 import { cipherFromConfig, prioritySettings, loadConfig } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { freePort } from '../../src/shared/local/free-port.js';
+import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { percentile } from '../support/holds.js';
@@ -57,14 +58,7 @@ const producer = spawn(
   },
 );
 const base = `http://127.0.0.1:${port}`;
-for (const deadline = Date.now() + 20_000; ;) {
-  try {
-    if ((await fetch(`${base}/healthz`)).ok) break;
-  } catch {
-    if (Date.now() > deadline) throw new Error('producer did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+await waitForHttp(`${base}/healthz`, { what: 'the producer', timeoutMs: 20_000 });
 
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const config = loadConfig({ ...env, QUEUE_PREFIX: 'bench-raw' });

@@ -15,6 +15,7 @@ import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
 import { DynamoSemaphoreStore } from '../../src/shared/semaphore/index.js';
 import { startChildDynalite, type LocalDynamo } from '../../src/shared/local/dynalite-server.js';
 import { freePort } from '../../src/shared/local/free-port.js';
+import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis, type LocalRedis } from '../../src/shared/local/redis-server.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 
@@ -89,16 +90,11 @@ export async function startStack(
     });
     const w = { process: child, metricsPort };
     workers.push(w);
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).ok) break;
-      } catch {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error('worker did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, {
+      what: 'a worker',
+      timeoutMs: 20_000,
+      gaveUp: () => (child.exitCode !== null ? `exited with ${child.exitCode}` : undefined),
+    });
     return w;
   };
   for (let i = 0; i < o.workers; i++) await spawnWorker();

@@ -131,20 +131,15 @@ async function takeSlot(
       await job.moveToDelayed(Date.now() + 1_000 + Math.random() * 1_000, token);
       throw new DelayedError();
     }
-    throw err;
-  }
-  deps.metrics.slotsHeld.inc({ pool });
-  try {
-    await lease.markCallStart();
-  } catch (err) {
-    await lease.release();
-    deps.metrics.slotsHeld.dec({ pool });
-    if (err instanceof LeaseLostError || err instanceof SemaphoreStoreError) {
+    if (err instanceof LeaseLostError) {
+      // The slot handed to us could not record the call start: try again shortly.
       await job.moveToDelayed(Date.now() + 500, token);
       throw new DelayedError();
     }
     throw err;
   }
+  // The acquire recorded the call start (with the claim, or on hand-over): the call may begin.
+  deps.metrics.slotsHeld.inc({ pool });
   return lease;
 }
 

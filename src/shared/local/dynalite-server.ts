@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import dynalite from 'dynalite';
 import { freePort } from './free-port.js';
+import { waitForHttp } from './wait-for-http.js';
 
 /** A running dynalite. */
 export interface LocalDynamo {
@@ -53,17 +54,15 @@ export async function startChildDynalite(
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const endpoint = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await fetch(endpoint, { method: 'POST' });
-      break;
-    } catch {
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`dynalite did not start: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  // Any answer at all (dynalite refuses an empty POST) means it listens.
+  await waitForHttp(endpoint, {
+    what: 'dynalite',
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    method: 'POST',
+    isUp: () => true,
+    gaveUp: () => (child.exitCode !== null ? stderr || `exited with ${child.exitCode}` : undefined),
+  });
   return {
     endpoint,
     stop: async () => {

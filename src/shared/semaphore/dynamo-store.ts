@@ -97,7 +97,7 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
       update += ', callStartedAt = :callStartedAt';
       values[':callStartedAt'] = num(callStartedAt);
     }
-    return this.conditional('renew', name, slot, update, '#owner = :owner', values, ['#owner']);
+    return this.conditional('renew', name, slot, update, '#owner = :owner', values);
   }
 
   async release(name: string, slot: number, owner: string): Promise<boolean> {
@@ -140,11 +140,11 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
     update: string,
     condition: string,
     values: Item | undefined,
-    usedNames: (keyof typeof names)[] = ['#owner', '#pool'],
   ): Promise<boolean> {
-    const attributeNames: Record<string, string> = {};
-    for (const n of usedNames)
-      if (update.includes(n) || condition.includes(n)) attributeNames[n] = names[n];
+    // DynamoDB refuses placeholders an expression does not use, so pass only the used ones.
+    const attributeNames = Object.fromEntries(
+      Object.entries(names).filter(([n]) => update.includes(n) || condition.includes(n)),
+    );
     try {
       await this.client.send(
         new UpdateItemCommand({
