@@ -2,22 +2,26 @@
  * The producer's Express app: JSON only, every error a JSON body with a 4xx that names the
  * problem, no stack traces, no 5xx for anything a client can send.
  */
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Logger } from '../shared/logger.js';
-import type { Priority } from '../shared/queues.js';
 import type { SemaphoreStatus } from '../shared/semaphore/index.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { BOARD_PATH, bullBoard, type BoardUser } from './bull-board.js';
+import { CheckSubmitter } from './check-submitter.js';
+import { fastSubmitLane } from './fast-submit.js';
 import { IdempotencyStore } from './idempotency.js';
 import type { ProducerMetrics } from './metrics.js';
 import { ModeStore } from './operating-mode.js';
+import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
 import { openApiDocument } from './openapi.js';
 import { eligibilityRoutes } from './routes/eligibility.js';
 import { operationsRoutes } from './routes/operations.js';
 import { RateLimiter } from './rate-limiter.js';
+import { failureReply, securityHeaders, sendReply } from './reply.js';
+import { observeRequest } from './request-metrics.js';
 
 /** Everything the app is built from. */
 export interface ProducerAppDeps {
@@ -25,7 +29,7 @@ export interface ProducerAppDeps {
   readonly boardUsers: readonly BoardUser[];
   readonly redis: Redis;
   readonly queues: CheckQueues;
-  readonly events: Readonly<Record<Priority, QueueEvents>>;
+  readonly events: OnDemandQueueEvents;
   readonly metrics: ProducerMetrics;
   readonly logger: Logger;
   readonly semaphoreStatus: () => Promise<SemaphoreStatus>;
@@ -43,8 +47,8 @@ export interface ProducerAppDeps {
   };
 }
 
-/** Builds the app (not listening). */
-export function createProducerApp(deps: ProducerAppDeps): express.Express {
+/** Builds the app (not listening): the submit fast lane first, Express for everything else. */
+export function createProducerApp(deps: ProducerAppDeps): RequestListener {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -52,25 +56,17 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
   const mode = new ModeStore(deps.redis, `${deps.queuePrefix}:mode`, deps.queues);
 
   app.use((req, res, next) => {
-    res.set({
-      'X-Content-Type-Options': 'nosniff',
-      'X-Frame-Options': 'DENY',
-      'Referrer-Policy': 'no-referrer',
-      'Cache-Control': 'no-store',
-    });
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const route = routeLabel(req);
-      deps.metrics.requests.inc({ method: req.method, route, status: String(res.statusCode) });
-      deps.metrics.latency.observe(
-        { method: req.method, route },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-    });
+    res.set(securityHeaders);
+    observeRequest(deps.metrics, req.method, res, () => routeLabel(req));
     next();
   });
   app.use(BOARD_PATH, bullBoard(deps.queues, deps.boardUsers, deps.logger, deps.redactBoard));
-  app.use(express.json({ limit: deps.limits.bodyBytes, type: 'application/json', strict: true }));
+  const jsonBody = express.json({
+    limit: deps.limits.bodyBytes,
+    type: 'application/json',
+    strict: true,
+  });
+  app.use(jsonBody);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });
@@ -85,28 +81,33 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       logger: deps.logger,
     }),
   );
+  const limiter = new RateLimiter(
+    deps.redis,
+    deps.queuePrefix,
+    deps.rateLimit.perSecond,
+    deps.rateLimit.burst,
+  );
+  const submitter = new CheckSubmitter({
+    queues: deps.queues,
+    events: deps.events,
+    idempotency: new IdempotencyStore(
+      deps.redis,
+      deps.queuePrefix,
+      deps.limits.idempotencyTtlSeconds,
+      deps.queues.cipher,
+    ),
+    mode,
+    batchBacklogLimit: deps.limits.batchBacklogLimit,
+    batchMaxItems: deps.limits.batchMaxItems,
+    maxWaitSeconds: deps.limits.maxWaitSeconds,
+  });
   app.use(
     '/v1/eligibility',
     eligibilityRoutes({
       keys: deps.keys,
       queues: deps.queues,
-      events: deps.events,
-      idempotency: new IdempotencyStore(
-        deps.redis,
-        deps.queuePrefix,
-        deps.limits.idempotencyTtlSeconds,
-        deps.queues.cipher,
-      ),
-      mode,
-      batchMaxItems: deps.limits.batchMaxItems,
-      batchBacklogLimit: deps.limits.batchBacklogLimit,
-      maxWaitSeconds: deps.limits.maxWaitSeconds,
-      limiter: new RateLimiter(
-        deps.redis,
-        deps.queuePrefix,
-        deps.rateLimit.perSecond,
-        deps.rateLimit.burst,
-      ),
+      submitter,
+      limiter,
     }),
   );
   app.use((req, res) => {
@@ -117,28 +118,28 @@ export function createProducerApp(deps: ProducerAppDeps): express.Express {
       next(err);
       return;
     }
-    const e = err as { type?: string; status?: number; message?: string };
-    if (e.type === 'entity.too.large') {
-      res.status(413).json({ error: `request body is larger than ${deps.limits.bodyBytes} bytes` });
-    } else if (e.type === 'entity.parse.failed') {
-      res.status(400).json({ error: 'request body is not valid JSON' });
-    } else if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
-      res.status(415).json({ error: 'unsupported body encoding or charset' });
-    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-      res.status(e.status).json({ error: 'invalid request' });
-    } else {
-      deps.logger.error({ err: e.message, route: routeLabel(req) }, 'request failed');
-      res
-        .status(503)
-        .set('Retry-After', '5')
-        .json({ error: 'temporarily unavailable; retry later' });
-    }
+    const reply = failureReply(err, deps.limits.bodyBytes);
+    if (reply.status >= 500)
+      deps.logger.error({ err: (err as Error).message, route: routeLabel(req) }, 'request failed');
+    sendReply(res, reply);
   });
-  return app;
+  const lane = fastSubmitLane({
+    keys: deps.keys,
+    limiter,
+    submitter,
+    jsonBody,
+    bodyLimitBytes: deps.limits.bodyBytes,
+    metrics: deps.metrics,
+    logger: deps.logger,
+  });
+  return (req, res) => {
+    if (!lane(req, res)) void app(req, res);
+  };
 }
 
 function routeLabel(req: Request): string {
   if (req.originalUrl.startsWith(BOARD_PATH)) return BOARD_PATH;
   const route = (req.route as { path?: string } | undefined)?.path;
-  return route ? `${req.baseUrl}${route}` : 'unmatched';
+  if (!route) return 'unmatched';
+  return route === '/' && req.baseUrl ? req.baseUrl : `${req.baseUrl}${route}`;
 }

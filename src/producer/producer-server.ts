@@ -1,6 +1,6 @@
 /** Starts the producer: connections, queues, the app, and the HTTP server. */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QueueEvents } from 'bullmq';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { cipherFromConfig, prioritySettings, type Config } from '../shared/config.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
@@ -9,12 +9,12 @@ import { createDynamoClient } from '../shared/clients/dynamodb.js';
 import { createRedis } from '../shared/clients/redis.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
-import { queueNames } from '../shared/queues.js';
 import { DynamoSemaphoreStore, inspectSemaphore } from '../shared/semaphore/index.js';
 import { createProducerApp } from './app.js';
 import { parseApiKeys } from './auth/api-keys.js';
 import { parseBoardUsers } from './bull-board.js';
 import { createProducerMetrics } from './metrics.js';
+import { OnDemandQueueEvents } from './on-demand-queue-events.js';
 
 /** Development defaults, refused in production. */
 export const devCredentials = {
@@ -43,18 +43,7 @@ export async function startProducer(
   const boardUsers = parseBoardUsers(config.BULL_BOARD_USERS ?? devCredentials.boardUsers);
   const redis = createRedis(config.REDIS_URL, { name: 'eq-producer' });
   const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config), cipher);
-  const events = {
-    realtime: new QueueEvents(queueNames.realtime, {
-      connection: redis.duplicate(),
-      prefix: config.QUEUE_PREFIX,
-    }),
-    batch: new QueueEvents(queueNames.batch, {
-      connection: redis.duplicate(),
-      prefix: config.QUEUE_PREFIX,
-    }),
-  };
-  for (const e of Object.values(events))
-    e.on('error', (err) => logger.error({ err: err.message }, 'queue events error'));
+  const events = new OnDemandQueueEvents(redis, config.QUEUE_PREFIX, logger);
   const dynamo = createDynamoClient({
     endpoint: config.DYNAMODB_ENDPOINT,
     region: config.AWS_REGION,
@@ -90,7 +79,7 @@ export async function startProducer(
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     },
   });
-  const server = app.listen(config.PORT);
+  const server = createServer(app).listen(config.PORT);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -103,7 +92,7 @@ export async function startProducer(
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([...Object.values(events).map((e) => e.close()), queues.close()]);
+      await Promise.allSettled([events.close(), queues.close()]);
       await redis.quit().catch(() => undefined);
       dynamo.destroy();
     },

@@ -4,10 +4,14 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Redis } from 'ioredis';
+import { RedisScript } from '../shared/clients/redis-script.js';
+import type { ApiKey } from './auth/api-keys.js';
 import { apiKeyOf } from './auth/require-scope.js';
+import { errorReply, sendReply, type Reply } from './reply.js';
 
 // KEYS[1] bucket; ARGV: rate per second, burst. Returns {allowed, retryAfterMs}.
-const tokenBucket = `
+const tokenBucket = new RedisScript(
+  `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rate = tonumber(ARGV[1])
@@ -27,7 +31,9 @@ end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {allowed, wait}
-`;
+`,
+  1,
+);
 
 /** Token-bucket limiter per API key. */
 export class RateLimiter {
@@ -42,14 +48,23 @@ export class RateLimiter {
 
   /** Takes one token for `keyName`; `retryAfterMs` tells when one is back if refused. */
   async take(keyName: string): Promise<{ allowed: boolean; retryAfterMs: number }> {
-    const [allowed, wait] = (await this.redis.eval(
-      tokenBucket,
-      1,
-      `${this.prefix}:rl:${keyName}`,
-      this.ratePerSecond,
-      this.burst,
+    const [allowed, wait] = (await tokenBucket.run(
+      this.redis,
+      [`${this.prefix}:rl:${keyName}`],
+      [this.ratePerSecond, this.burst],
     )) as [number, number];
     return { allowed: allowed === 1, retryAfterMs: wait };
+  }
+
+  /** The 429 answer (with Retry-After) if `key` is past its rate; undefined if admitted. */
+  async refusal(key: ApiKey): Promise<Reply | undefined> {
+    const { allowed, retryAfterMs } = await this.take(key.name);
+    if (allowed) return undefined;
+    return errorReply(
+      429,
+      `rate limit of ${this.ratePerSecond} requests per second for API key "${key.name}" exceeded`,
+      { headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) } },
+    );
   }
 
   /** Express middleware (after requireScope): 429 with Retry-After past the key's rate. */
@@ -57,14 +72,9 @@ export class RateLimiter {
     return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
       const key = apiKeyOf(res);
       if (!key) return next();
-      const { allowed, retryAfterMs } = await this.take(key.name);
-      if (allowed) return next();
-      res
-        .status(429)
-        .set('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))))
-        .json({
-          error: `rate limit of ${this.ratePerSecond} requests per second for API key "${key.name}" exceeded`,
-        });
+      const refused = await this.refusal(key);
+      if (refused) return sendReply(res, refused);
+      next();
     };
   }
 }

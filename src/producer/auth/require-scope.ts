@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
+import { errorReply, sendReply, type Reply } from '../reply.js';
 import { findApiKey, type ApiKey, type Scope } from './api-keys.js';
 
 /** The authenticated key of a request (set by requireScope). */
@@ -6,23 +7,33 @@ export function apiKeyOf(res: Response): ApiKey | undefined {
   return res.locals.apiKey as ApiKey | undefined;
 }
 
+/** The key an `Authorization: Bearer` header names if it has `scope`; else the 401 or 403 answer. */
+export function authorize(
+  keys: readonly ApiKey[],
+  authorization: string | undefined,
+  scope: Scope,
+): ApiKey | Reply {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  const key = match?.[1] ? findApiKey(keys, match[1]) : undefined;
+  if (!key)
+    return errorReply(401, 'missing or unknown API key (Authorization: Bearer <key>)', {
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    });
+  if (!key.scopes.has(scope) && !key.scopes.has('admin'))
+    return errorReply(403, `API key "${key.name}" lacks the ${scope} scope`);
+  return key;
+}
+
+/** Whether `authorize` answered with a key rather than a refusal. */
+export function isApiKey(v: ApiKey | Reply): v is ApiKey {
+  return 'scopes' in v;
+}
+
 /** Express middleware: 401 without a valid `Authorization: Bearer` key, 403 without `scope`. */
 export function requireScope(keys: readonly ApiKey[], scope: Scope) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const key = match?.[1] ? findApiKey(keys, match[1]) : undefined;
-    if (!key) {
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Bearer')
-        .json({ error: 'missing or unknown API key (Authorization: Bearer <key>)' });
-      return;
-    }
-    if (!key.scopes.has(scope) && !key.scopes.has('admin')) {
-      res.status(403).json({ error: `API key "${key.name}" lacks the ${scope} scope` });
-      return;
-    }
+    const key = authorize(keys, req.get('authorization'), scope);
+    if (!isApiKey(key)) return sendReply(res, key);
     res.locals.apiKey = key;
     next();
   };

@@ -1,0 +1,20 @@
+import type { ServerResponse } from 'node:http';
+import type { ProducerMetrics } from './metrics.js';
+
+/** Counts the request and times it when its answer has been sent; `route` is read then. */
+export function observeRequest(
+  metrics: ProducerMetrics,
+  method: string,
+  res: ServerResponse,
+  route: () => string,
+): void {
+  const started = process.hrtime.bigint();
+  res.once('finish', () => {
+    const label = route();
+    metrics.requests.inc({ method, route: label, status: String(res.statusCode) });
+    metrics.latency.observe(
+      { method, route: label },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
+  });
+}
