@@ -1,91 +1,128 @@
 /**
- * `npm run bench:producer [-- --json]`: the REST API against raw BullMQ on the same Redis.
- *  1. raw queue.add, closed loop (16 concurrent adders)               -> rate
- *  2. POST /v1/eligibility, closed loop of 16 connections from `wrk`   -> rate, p50/p99
- *     (wrk, Debian's C load generator: Node's fetch would be the bottleneck, not the producer)
- *  3. POST /v1/eligibility, open loop at half the POST rate (Node)     -> p50/p99 at that rate
- *  4. raw addBulk of 500 vs POST /v1/eligibility/batch of 500          -> checks per second
- * The producer runs as its own process, as in production.
+ * `npm run bench:producer [-- --producers=N] [--rounds=R] [--json]`: the REST API against raw
+ * BullMQ on the same Redis. The producers run as their own processes, as in production, and the
+ * phases alternate over R rounds so that noise on a shared machine hits both sides alike; the
+ * figures are medians over the rounds.
+ *  per round:
+ *   1. raw queue.add, closed loop of 16 concurrent adders in this process      -> rate
+ *   2. POST /v1/eligibility to one producer, closed loop of 64 connections (wrk) -> rate, p50/p99
+ *   3. the same to N producers at once (N wrk, 64 connections in all)         -> rate, p50/p99
+ *  then:
+ *   4. POST to the N producers, open loop at half the raw add rate            -> rate, p50/p99
+ *   5. raw addBulk of 500 vs POST /v1/eligibility/batch of 500                -> checks per second
+ * wrk is Debian's C load generator (Node's fetch would be the bottleneck, not the producer); the
+ * open loop is bench/support/open-loop.ts (wrk2 is not packaged).
  */
-import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Agent, setGlobalDispatcher } from 'undici';
 import { cipherFromConfig, prioritySettings, loadConfig } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
+import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { freePort } from '../../src/shared/local/free-port.js';
 import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { percentile } from '../support/holds.js';
+import { openLoop, rawPost } from '../support/open-loop.js';
 import { checkRequest } from '../system/requests.js';
 
+const arg = (name: string, fallback: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const json = process.argv.includes('--json');
-const DURATION_MS = 5_000;
-const CONCURRENCY = 16;
+const PRODUCERS = arg('producers', 2);
+const ROUNDS = arg('rounds', 3);
+const PHASE_MS = 4_000;
+const OPEN_LOOP_MS = 8_000;
+const RAW_CONCURRENCY = 16;
+const HTTP_CONNECTIONS = 64;
 const BATCH = 500;
 const BATCH_ROUNDS = 10;
+const run = promisify(execFile);
 setGlobalDispatcher(new Agent({ keepAliveTimeout: 30_000, connections: 64 }));
 
 const redisServer = await startLocalRedis();
 const dynamo = await startChildDynalite();
-const port = await freePort();
-const env = {
+const baseEnv = {
   ...process.env,
   NODE_ENV: 'development',
   LOG_LEVEL: 'warn',
-  PORT: String(port),
   REDIS_URL: redisServer.url,
   DYNAMODB_ENDPOINT: dynamo.endpoint,
   QUEUE_PREFIX: 'bench-http',
   DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
   BATCH_BACKLOG_LIMIT: '100000000',
-  // Measures the API itself, not the per-key rate limit.
+  // Measures the API itself, not the per-key rate limit (which still runs on every request).
   RATE_LIMIT_PER_SECOND: '100000000',
   RATE_LIMIT_BURST: '100000000',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
-const producer = spawn(
-  process.execPath,
-  ['--import', 'tsx', fileURLToPath(new URL('../../src/producer/main.ts', import.meta.url))],
-  {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  },
-);
-const base = `http://127.0.0.1:${port}`;
-await waitForHttp(`${base}/healthz`, { what: 'the producer', timeoutMs: 20_000 });
+const ports: number[] = [];
+const producers: ChildProcess[] = [];
+for (let i = 0; i < PRODUCERS; i++) {
+  const port = await freePort();
+  ports.push(port);
+  producers.push(
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../../src/producer/main.ts', import.meta.url))],
+      { env: { ...baseEnv, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] },
+    ),
+  );
+}
+const url = (port: number) => `http://127.0.0.1:${port}`;
+for (const port of ports)
+  await waitForHttp(`${url(port)}/healthz`, { what: 'a producer', timeoutMs: 20_000 });
 
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-const config = loadConfig({ ...env, QUEUE_PREFIX: 'bench-raw' });
+const config = loadConfig({ ...baseEnv, QUEUE_PREFIX: 'bench-raw' });
 const raw = new CheckQueues(redis, 'bench-raw', prioritySettings(config), cipherFromConfig(config));
 const headers = { authorization: 'Bearer local-dev-key', 'content-type': 'application/json' };
+const postBody = JSON.stringify({ priority: 'batch', request: checkRequest('WRK1') });
 const now = () => performance.now();
 const figures: Record<string, number> = {};
+const rounds: { raw: number; one: Wrk; all: Wrk }[] = [];
 
 try {
-  // Warm-up of both paths.
-  await closedLoop(async (i) => void (await raw.add('batch', checkRequest(`W${i}`))), 1_000);
-  await closedLoop((i) => postOne(i), 1_000);
+  // Warm-up of both paths (JIT, connections, scripts loaded in Redis).
+  await rawLoop(1_000);
+  await wrkAll(ports, 2_000);
 
-  const rawAdd = await closedLoop(
-    async (i) => void (await raw.add('batch', checkRequest(`R${i}`))),
-    DURATION_MS,
-  );
-  figures.rawAddPerSecond = rawAdd.rate;
-  const http = wrkPost();
-  figures.postPerSecond = http.rate;
-  figures.postP50Ms = http.p50;
-  figures.postP99Ms = http.p99;
-  figures.postShareOfRawAdd = http.rate / rawAdd.rate;
-  const open = await openLoop(http.rate * 0.5, DURATION_MS);
-  figures.openLoopRatePerSecond = open.rate;
-  figures.openLoopP50Ms = open.p50;
-  figures.openLoopP99Ms = open.p99;
+  for (let r = 0; r < ROUNDS; r++) {
+    const rawRate = await rawLoop(PHASE_MS);
+    const one = await wrkAll(ports.slice(0, 1), PHASE_MS);
+    const all = PRODUCERS > 1 ? await wrkAll(ports, PHASE_MS) : one;
+    rounds.push({ raw: rawRate, one, all });
+  }
+  const median = (f: (r: (typeof rounds)[number]) => number) => percentile(rounds.map(f), 50);
+  figures.producers = PRODUCERS;
+  figures.rawAddPerSecond = median((r) => r.raw);
+  figures.postPerSecondOneProducer = median((r) => r.one.rate);
+  figures.postP99MsOneProducer = median((r) => r.one.p99);
+  figures.shareOfRawAddOneProducer = median((r) => r.one.rate / r.raw);
+  figures.postPerSecond = median((r) => r.all.rate);
+  figures.postP50Ms = median((r) => r.all.p50);
+  figures.postP99Ms = median((r) => r.all.p99);
+  figures.postShareOfRawAdd = median((r) => r.all.rate / r.raw);
+
+  const open = await openLoop({
+    ports,
+    request: rawPost('/v1/eligibility', headers, postBody),
+    ratePerSecond: figures.rawAddPerSecond * 0.5,
+    durationMs: OPEN_LOOP_MS,
+    connections: HTTP_CONNECTIONS,
+  });
+  figures.openLoopTargetPerSecond = figures.rawAddPerSecond * 0.5;
+  figures.openLoopAnsweredPerSecond = open.ratePerSecond;
+  figures.openLoopP50Ms = open.p50Ms;
+  figures.openLoopP99Ms = open.p99Ms;
+  figures.openLoopMaxMs = open.maxMs;
+  figures.openLoopNon2xx = open.failed;
 
   const bulkItems = Array.from({ length: BATCH }, (_, i) => checkRequest(`BB${i}`));
   const t0 = now();
@@ -94,7 +131,11 @@ try {
   const body = JSON.stringify({ items: bulkItems });
   const t1 = now();
   for (let r = 0; r < BATCH_ROUNDS; r++) {
-    const res = await fetch(`${base}/v1/eligibility/batch`, { method: 'POST', headers, body });
+    const res = await fetch(`${url(ports[0] ?? 0)}/v1/eligibility/batch`, {
+      method: 'POST',
+      headers,
+      body,
+    });
     if (res.status !== 202) throw new Error(`batch POST answered ${res.status}`);
     await res.arrayBuffer();
   }
@@ -102,8 +143,8 @@ try {
   figures.batchShareOfRawAddBulk =
     figures.batchPostChecksPerSecond / figures.rawAddBulkChecksPerSecond;
 } finally {
-  producer.kill('SIGTERM');
-  await new Promise((r) => producer.once('exit', r));
+  for (const p of producers) p.kill('SIGTERM');
+  await Promise.all(producers.map((p) => new Promise((r) => p.once('exit', r))));
   await raw.close();
   redis.disconnect();
   await Promise.allSettled([redisServer.stop(), dynamo.stop()]);
@@ -113,42 +154,79 @@ for (const k of Object.keys(figures)) figures[k] = Math.round((figures[k] ?? 0) 
 if (json)
   process.stdout.write(
     JSON.stringify(
-      { concurrency: CONCURRENCY, durationMs: DURATION_MS, batchSize: BATCH, figures },
+      {
+        rounds: ROUNDS,
+        phaseMs: PHASE_MS,
+        rawConcurrency: RAW_CONCURRENCY,
+        httpConnections: HTTP_CONNECTIONS,
+        batchSize: BATCH,
+        figures,
+      },
       null,
       2,
     ) + '\n',
   );
 else {
   console.log(
-    `producer vs raw BullMQ (closed loops of ${CONCURRENCY}, ${DURATION_MS / 1000} s each; batches of ${BATCH})`,
+    `producer vs raw BullMQ: medians of ${ROUNDS} alternating rounds of ${PHASE_MS / 1000} s; ` +
+      `raw add by ${RAW_CONCURRENCY} concurrent adders, POST by ${HTTP_CONNECTIONS} connections; ` +
+      `${PRODUCERS} producer process(es); batches of ${BATCH}`,
   );
   for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${v}`);
 }
 
-/** Runs wrk against POST /v1/eligibility and reads its rate and latency percentiles. */
-function wrkPost(): { rate: number; p50: number; p99: number } {
+/** Raw queue.add in a closed loop of RAW_CONCURRENCY adders; returns adds per second. */
+async function rawLoop(ms: number): Promise<number> {
+  let done = 0;
+  const start = now();
+  await Promise.all(
+    Array.from({ length: RAW_CONCURRENCY }, async () => {
+      while (now() - start < ms) {
+        await raw.add('batch', checkRequest(`R${done}`));
+        done++;
+      }
+    }),
+  );
+  return done / ((now() - start) / 1000);
+}
+
+interface Wrk {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+/** Runs one wrk per port at once (HTTP_CONNECTIONS split between them); sums rates, takes the worst percentiles. */
+async function wrkAll(targets: readonly number[], ms: number): Promise<Wrk> {
   const script = join(tmpdir(), 'eq-bench-post.lua');
-  const body = JSON.stringify({ priority: 'batch', request: checkRequest('WRK1') });
   writeFileSync(
     script,
     `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n` +
-      `wrk.headers["Authorization"] = "${headers.authorization}"\nwrk.body = '${body}'\n`,
+      `wrk.headers["Authorization"] = "${headers.authorization}"\nwrk.body = '${postBody}'\n`,
   );
-  const out = execFileSync(
-    'wrk',
-    [
-      '-t1',
-      `-c${CONCURRENCY}`,
-      `-d${DURATION_MS / 1000}s`,
-      '--latency',
-      '-s',
-      script,
-      `${base}/v1/eligibility`,
-    ],
-    {
-      encoding: 'utf8',
-    },
+  const each = Math.max(1, Math.floor(HTTP_CONNECTIONS / targets.length));
+  const outs = await Promise.all(
+    targets.map(async (port) => {
+      const { stdout } = await run('wrk', [
+        '-t1',
+        `-c${each}`,
+        `-d${ms / 1000}s`,
+        '--latency',
+        '-s',
+        script,
+        `${url(port)}/v1/eligibility`,
+      ]);
+      return parseWrk(stdout);
+    }),
   );
+  return {
+    rate: outs.reduce((s, o) => s + o.rate, 0),
+    p50: Math.max(...outs.map((o) => o.p50)),
+    p99: Math.max(...outs.map((o) => o.p99)),
+  };
+}
+
+function parseWrk(out: string): Wrk {
   if (/Non-2xx/.test(out)) throw new Error(`wrk saw non-2xx answers:\n${out}`);
   const ms = (label: string) => {
     const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
@@ -160,58 +238,5 @@ function wrkPost(): { rate: number; p50: number; p99: number } {
     rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
     p50: ms('50%'),
     p99: ms('99%'),
-  };
-}
-
-async function postOne(i: number): Promise<void> {
-  const res = await fetch(`${base}/v1/eligibility`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ priority: 'batch', request: checkRequest(`H${i}`) }),
-  });
-  if (res.status !== 202) throw new Error(`POST answered ${res.status}`);
-  await res.arrayBuffer();
-}
-
-async function closedLoop(op: (i: number) => Promise<void>, ms: number) {
-  const latencies: number[] = [];
-  let i = 0;
-  const start = now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (now() - start < ms) {
-        const t = now();
-        await op(i++);
-        latencies.push(now() - t);
-      }
-    }),
-  );
-  const elapsed = (now() - start) / 1000;
-  return {
-    rate: latencies.length / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
-}
-
-/** Sends POSTs at a fixed rate (open loop), so latency is measured at that rate, not at saturation. */
-async function openLoop(rate: number, ms: number) {
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = now();
-  let n = 0;
-  while (now() - start < ms) {
-    const due = start + (n * 1000) / rate;
-    const wait = due - now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const t = now();
-    const k = n++;
-    pending.push(postOne(k).then(() => void latencies.push(now() - t)));
-  }
-  await Promise.all(pending);
-  return {
-    rate: n / ((now() - start) / 1000),
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
   };
 }

@@ -13,6 +13,7 @@ import { BOARD_PATH, bullBoard, type BoardUser } from './bull-board.js';
 import { CheckSubmitter } from './check-submitter.js';
 import { fastSubmitLane } from './fast-submit.js';
 import { IdempotencyStore } from './idempotency.js';
+import { isJsonRequest } from './json-content-type.js';
 import type { ProducerMetrics } from './metrics.js';
 import { ModeStore } from './operating-mode.js';
 import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
@@ -63,7 +64,7 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
   app.use(BOARD_PATH, bullBoard(deps.queues, deps.boardUsers, deps.logger, deps.redactBoard));
   const jsonBody = express.json({
     limit: deps.limits.bodyBytes,
-    type: 'application/json',
+    type: isJsonRequest,
     strict: true,
   });
   app.use(jsonBody);

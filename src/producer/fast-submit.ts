@@ -9,11 +9,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
-import typeis from 'type-is';
 import type { Logger } from '../shared/logger.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { authorize, isApiKey } from './auth/require-scope.js';
 import type { CheckSubmitter } from './check-submitter.js';
+import { isJsonRequest } from './json-content-type.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { errorReply, failureReply, writeReply, type Reply } from './reply.js';
@@ -66,7 +66,7 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
     if (!isApiKey(key)) return key;
     const refused = await deps.limiter.refusal(key);
     if (refused) return refused;
-    if (!typeis(req, ['application/json']))
+    if (!isJsonRequest(req))
       return errorReply(415, 'Content-Type must be application/json');
     const idempotencyKey = req.headers['idempotency-key'];
     return deps.submitter.submitOne({

@@ -5,6 +5,7 @@ import type { ApiKey } from '../auth/api-keys.js';
 import { apiKeyOf, requireScope } from '../auth/require-scope.js';
 import { apiStatus, checkView } from '../check-view.js';
 import type { CheckSubmitter } from '../check-submitter.js';
+import { isJsonRequest } from '../json-content-type.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import { sendReply } from '../reply.js';
 
@@ -82,7 +83,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
 }
 
 function requireJson(req: Request, res: Response): boolean {
-  if (req.is('application/json')) return true;
+  if (isJsonRequest(req)) return true;
   res.status(415).json({ error: 'Content-Type must be application/json' });
   return false;
 }
