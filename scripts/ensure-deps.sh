@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: npm packages, and redis-server from Debian's
-# packages when it is missing; extra Debian packages named as arguments (e.g. wrk for a benchmark)
-# likewise. Safe to run again: it skips what is already there.
+# packages when it is missing; extra commands named as arguments likewise, as `command` when the
+# Debian package has its name (wrk) or `command:package` when not (h2load:nghttp2-client). Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -24,4 +24,4 @@ need() { # need <command> <debian package>
   fi
 }
 need redis-server redis-server
-for pkg in "$@"; do need "$pkg" "$pkg"; done
+for arg in "$@"; do need "${arg%%:*}" "${arg##*:}"; done

@@ -1,20 +1,22 @@
 /**
- * `npm run bench:producer [-- --producers=N] [--rounds=R] [--json]`: the REST API against raw
- * BullMQ on the same Redis. The producers run as their own processes, as in production, and the
- * phases alternate over R rounds so that noise on a shared machine hits both sides alike; the
- * figures are medians over the rounds.
+ * `npm run bench:producer [-- --processes=N] [--rounds=R] [--json]`: the REST API against raw
+ * BullMQ on the same Redis. Two producers run as their own processes, as in production: one with
+ * PRODUCER_PROCESSES=1 and one with N (default 2). The phases alternate over R rounds so that
+ * noise on a shared machine hits both sides alike; the figures are medians over the rounds.
  *  per round:
  *   1. raw queue.add, closed loop of 16 concurrent adders in this process      -> rate
- *   2. POST /v1/eligibility to one producer, closed loop of 64 connections (wrk) -> rate, p50/p99
- *   3. the same to N producers at once (N wrk, 64 connections in all)         -> rate, p50/p99
+ *   2. POST /v1/eligibility to the 1-process producer, 64 connections (wrk)    -> rate, p50/p99
+ *   3. the same to the N-process producer                                      -> rate, p50/p99
  *  then:
- *   4. POST to the N producers, open loop at half the raw add rate            -> rate, p50/p99
+ *   4. POST to the N-process producer at a set rate, half the raw add rate     -> rate, p50/p99
  *   5. raw addBulk of 500 vs POST /v1/eligibility/batch of 500                -> checks per second
- * wrk is Debian's C load generator (Node's fetch would be the bottleneck, not the producer); the
- * open loop is bench/support/open-loop.ts (wrk2 is not packaged).
+ * wrk and h2load (nghttp2) are C load generators from Debian: a Node client would be the
+ * bottleneck, not the producer. h2load holds a rate (`--rps` per connection, up to 4 requests
+ * pipelined on each, so a slow answer does not hold the next request back) and logs every
+ * request's latency; wrk2, which would do the same, is not packaged.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,16 +31,15 @@ import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { percentile } from '../support/holds.js';
-import { openLoop, rawPost } from '../support/open-loop.js';
 import { checkRequest } from '../system/requests.js';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const json = process.argv.includes('--json');
-const PRODUCERS = arg('producers', 2);
+const PROCESSES = arg('processes', 2);
 const ROUNDS = arg('rounds', 3);
 const PHASE_MS = 4_000;
-const OPEN_LOOP_MS = 8_000;
+const RATE_MS = 8_000;
 const RAW_CONCURRENCY = 16;
 const HTTP_CONNECTIONS = 64;
 const BATCH = 500;
@@ -64,17 +65,21 @@ const baseEnv = {
 };
 const ports: number[] = [];
 const producers: ChildProcess[] = [];
-for (let i = 0; i < PRODUCERS; i++) {
+for (const processes of [1, PROCESSES]) {
   const port = await freePort();
   ports.push(port);
   producers.push(
     spawn(
       process.execPath,
       ['--import', 'tsx', fileURLToPath(new URL('../../src/producer/main.ts', import.meta.url))],
-      { env: { ...baseEnv, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] },
+      {
+        env: { ...baseEnv, PORT: String(port), PRODUCER_PROCESSES: String(processes) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
     ),
   );
 }
+const [single = 0, several = 0] = ports;
 const url = (port: number) => `http://127.0.0.1:${port}`;
 for (const port of ports)
   await waitForHttp(`${url(port)}/healthz`, { what: 'a producer', timeoutMs: 20_000 });
@@ -91,38 +96,34 @@ const rounds: { raw: number; one: Wrk; all: Wrk }[] = [];
 try {
   // Warm-up of both paths (JIT, connections, scripts loaded in Redis).
   await rawLoop(1_000);
-  await wrkAll(ports, 2_000);
+  await wrk(single, 2_000);
+  await wrk(several, 2_000);
 
   for (let r = 0; r < ROUNDS; r++) {
     const rawRate = await rawLoop(PHASE_MS);
-    const one = await wrkAll(ports.slice(0, 1), PHASE_MS);
-    const all = PRODUCERS > 1 ? await wrkAll(ports, PHASE_MS) : one;
+    const one = await wrk(single, PHASE_MS);
+    const all = await wrk(several, PHASE_MS);
     rounds.push({ raw: rawRate, one, all });
   }
   const median = (f: (r: (typeof rounds)[number]) => number) => percentile(rounds.map(f), 50);
-  figures.producers = PRODUCERS;
+  figures.producerProcesses = PROCESSES;
   figures.rawAddPerSecond = median((r) => r.raw);
-  figures.postPerSecondOneProducer = median((r) => r.one.rate);
-  figures.postP99MsOneProducer = median((r) => r.one.p99);
-  figures.shareOfRawAddOneProducer = median((r) => r.one.rate / r.raw);
+  figures.postPerSecondOneProcess = median((r) => r.one.rate);
+  figures.postP99MsOneProcess = median((r) => r.one.p99);
+  figures.shareOfRawAddOneProcess = median((r) => r.one.rate / r.raw);
   figures.postPerSecond = median((r) => r.all.rate);
   figures.postP50Ms = median((r) => r.all.p50);
   figures.postP99Ms = median((r) => r.all.p99);
   figures.postShareOfRawAdd = median((r) => r.all.rate / r.raw);
 
-  const open = await openLoop({
-    ports,
-    request: rawPost('/v1/eligibility', headers, postBody),
-    ratePerSecond: figures.rawAddPerSecond * 0.5,
-    durationMs: OPEN_LOOP_MS,
-    connections: HTTP_CONNECTIONS,
-  });
-  figures.openLoopTargetPerSecond = figures.rawAddPerSecond * 0.5;
-  figures.openLoopAnsweredPerSecond = open.ratePerSecond;
-  figures.openLoopP50Ms = open.p50Ms;
-  figures.openLoopP99Ms = open.p99Ms;
-  figures.openLoopMaxMs = open.maxMs;
-  figures.openLoopNon2xx = open.failed;
+  const target = figures.rawAddPerSecond * 0.5;
+  const held = await atRate(several, target, RATE_MS);
+  figures.atRateTargetPerSecond = target;
+  figures.atRateAnsweredPerSecond = held.rate;
+  figures.atRateP50Ms = held.p50;
+  figures.atRateP99Ms = held.p99;
+  figures.atRateMaxMs = held.max;
+  figures.atRateNon2xx = held.non2xx;
 
   const bulkItems = Array.from({ length: BATCH }, (_, i) => checkRequest(`BB${i}`));
   const t0 = now();
@@ -131,7 +132,7 @@ try {
   const body = JSON.stringify({ items: bulkItems });
   const t1 = now();
   for (let r = 0; r < BATCH_ROUNDS; r++) {
-    const res = await fetch(`${url(ports[0] ?? 0)}/v1/eligibility/batch`, {
+    const res = await fetch(`${url(several)}/v1/eligibility/batch`, {
       method: 'POST',
       headers,
       body,
@@ -170,7 +171,7 @@ else {
   console.log(
     `producer vs raw BullMQ: medians of ${ROUNDS} alternating rounds of ${PHASE_MS / 1000} s; ` +
       `raw add by ${RAW_CONCURRENCY} concurrent adders, POST by ${HTTP_CONNECTIONS} connections; ` +
-      `${PRODUCERS} producer process(es); batches of ${BATCH}`,
+      `PRODUCER_PROCESSES=${PROCESSES}; batches of ${BATCH}`,
   );
   for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${v}`);
 }
@@ -196,33 +197,58 @@ interface Wrk {
   readonly p99: number;
 }
 
-/** Runs one wrk per port at once (HTTP_CONNECTIONS split between them); sums rates, takes the worst percentiles. */
-async function wrkAll(targets: readonly number[], ms: number): Promise<Wrk> {
+/** Runs wrk with HTTP_CONNECTIONS connections against one producer. */
+async function wrk(port: number, ms: number): Promise<Wrk> {
   const script = join(tmpdir(), 'eq-bench-post.lua');
   writeFileSync(
     script,
     `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n` +
       `wrk.headers["Authorization"] = "${headers.authorization}"\nwrk.body = '${postBody}'\n`,
   );
-  const each = Math.max(1, Math.floor(HTTP_CONNECTIONS / targets.length));
-  const outs = await Promise.all(
-    targets.map(async (port) => {
-      const { stdout } = await run('wrk', [
-        '-t1',
-        `-c${each}`,
-        `-d${ms / 1000}s`,
-        '--latency',
-        '-s',
-        script,
-        `${url(port)}/v1/eligibility`,
-      ]);
-      return parseWrk(stdout);
-    }),
-  );
+  const { stdout } = await run('wrk', [
+    '-t1',
+    `-c${HTTP_CONNECTIONS}`,
+    `-d${ms / 1000}s`,
+    '--latency',
+    '-s',
+    script,
+    `${url(port)}/v1/eligibility`,
+  ]);
+  return parseWrk(stdout);
+}
+
+/** POSTs to `port` at `rate` per second for `ms` with h2load; latencies from its per-request log. */
+async function atRate(port: number, rate: number, ms: number) {
+  const body = join(tmpdir(), 'eq-bench-post.json');
+  const log = join(tmpdir(), 'eq-bench-h2load.log');
+  writeFileSync(body, postBody);
+  writeFileSync(log, '');
+  await run('h2load', [
+    '--h1',
+    `-c${HTTP_CONNECTIONS}`,
+    '-m4',
+    `--rps=${rate / HTTP_CONNECTIONS}`,
+    `-D${ms / 1000}`,
+    `-d${body}`,
+    `-Hauthorization: ${headers.authorization}`,
+    `-Hcontent-type: ${headers['content-type']}`,
+    `--log-file=${log}`,
+    `${url(port)}/v1/eligibility`,
+  ]);
+  // Columns: start (µs since the epoch), HTTP status, µs until the whole answer was in.
+  const rows = readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t').map(Number));
+  const ok = rows
+    .filter((r) => (r[1] ?? 0) >= 200 && (r[1] ?? 0) < 300)
+    .map((r) => (r[2] ?? 0) / 1000);
   return {
-    rate: outs.reduce((s, o) => s + o.rate, 0),
-    p50: Math.max(...outs.map((o) => o.p50)),
-    p99: Math.max(...outs.map((o) => o.p99)),
+    rate: ok.length / (ms / 1000),
+    p50: percentile(ok, 50),
+    p99: percentile(ok, 99),
+    max: percentile(ok, 100),
+    non2xx: rows.length - ok.length,
   };
 }
 

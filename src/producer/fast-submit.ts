@@ -66,8 +66,7 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
     if (!isApiKey(key)) return key;
     const refused = await deps.limiter.refusal(key);
     if (refused) return refused;
-    if (!isJsonRequest(req))
-      return errorReply(415, 'Content-Type must be application/json');
+    if (!isJsonRequest(req)) return errorReply(415, 'Content-Type must be application/json');
     const idempotencyKey = req.headers['idempotency-key'];
     return deps.submitter.submitOne({
       key,

@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Priority } from '../shared/queues.js';
+import { clusterMetricsSource, inProducerCluster } from './producer-cluster.js';
 
 const states = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
 
@@ -10,6 +11,8 @@ export interface ProducerMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly latency: Histogram<'method' | 'route'>;
+  /** The exposition text: this process's metrics, or the whole cluster's when in one. */
+  scrape(): Promise<string>;
 }
 
 /** Creates the producer metrics; queue depth is read from Redis when scraped. */
@@ -19,6 +22,8 @@ export function createProducerMetrics(queues: CheckQueues): ProducerMetrics {
   const r = [registry];
   new Gauge({
     name: 'eq_queue_jobs',
+    // Every producer of a cluster reads the same Redis: one reading, not their sum.
+    aggregator: 'first',
     help: 'Checks in each queue by state',
     labelNames: ['priority', 'state'],
     registers: r,
@@ -34,6 +39,7 @@ export function createProducerMetrics(queues: CheckQueues): ProducerMetrics {
   });
   return {
     registry,
+    scrape: inProducerCluster() ? clusterMetricsSource(registry) : () => registry.metrics(),
     requests: new Counter({
       name: 'eq_http_requests_total',
       help: 'HTTP requests',

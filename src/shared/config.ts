@@ -88,6 +88,12 @@ export const envSchema = z
     /** Port of the producer's REST API. */
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     /**
+     * Producer processes sharing PORT (node:cluster). One process uses one core; on a machine
+     * with spare cores, more processes take more requests. Containers usually keep 1 and scale
+     * by replicas.
+     */
+    PRODUCER_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+    /**
      * API keys as name:secret:scope+scope, comma separated; scopes are submit, read, admin.
      * Unset in development: one key `local-dev-key` with every scope.
      */

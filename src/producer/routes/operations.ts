@@ -37,7 +37,7 @@ export function operationsRoutes(deps: OperationsDeps): Router {
       .json({ status: ready ? 'ready' : 'not ready', redis, dynamodb: dynamo });
   });
   router.get('/metrics', async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.scrape());
   });
   router.get('/v1/concurrency', requireScope(deps.keys, 'read'), async (_req, res) => {
     res.json(await deps.semaphoreStatus());
