@@ -1,4 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RateLimiter } from '../../src/producer/rate-limiter.js';
+import { uniqueName } from '../support/names.js';
 import { producerEnv, type ProducerEnv } from '../support/producer-env.js';
 
 let a: ProducerEnv;
@@ -40,5 +43,27 @@ describe('per-key rate limit', () => {
     const other = await a.call('/v1/eligibility/rt_missing', { key: 'read-only-key-1234' });
     expect(other.status).toBe(404);
     for (let i = 0; i < 10; i++) expect((await b.call('/healthz', { key: null })).status).toBe(200);
+  });
+
+  it('debits a burst of simultaneous requests exactly, across two producers', async () => {
+    // Requests of one key in the same event-loop turn share one script call; the bucket must
+    // still grant exactly its tokens, whichever producer asks and however they are grouped.
+    const redis = new Redis(inject('redisUrl'));
+    const prefix = uniqueName('rl');
+    const one = new RateLimiter(redis, prefix, 1, 6);
+    const two = new RateLimiter(redis, prefix, 1, 6);
+    try {
+      const takes = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? one : two).take('clinic')),
+      );
+      expect(takes.filter((t) => t.allowed)).toHaveLength(6);
+      const refused = takes.filter((t) => !t.allowed);
+      expect(refused).toHaveLength(14);
+      for (const t of refused) expect(t.retryAfterMs).toBeGreaterThan(0);
+      // Another key has its own bucket.
+      expect((await one.take('frontdesk')).allowed).toBe(true);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
