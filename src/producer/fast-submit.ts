@@ -1,11 +1,12 @@
 /**
  * The submit fast lane: `POST /v1/eligibility` answered on Node's HTTP server without passing
- * through Express. Express's per-request machinery costs more CPU than everything else the route
- * does (on our 2-core machine a bare Express route tops out at ~14k requests/s, bare node:http at
- * ~80k), and this is the one route clients call at queue speed. The lane reuses every decision
- * the Express route makes (the same body parser, auth, rate limit, CheckSubmitter and replies), in
- * the same order, so both answer alike; anything else, including `/v1/eligibility/`, goes to
- * Express.
+ * through Express. This is the one route clients call at queue speed, and Express's per-request
+ * machinery alone costs about as much CPU as everything the route does (`npm run
+ * bench:http-layer`: on our 2-core machine a bare Express route tops out at ~14k requests/s, a
+ * bare node:http handler at ~80k). The lane reuses every decision the Express route makes (the
+ * same body parser, auth, rate limit, CheckSubmitter and replies) in the same order, so both
+ * answer alike (test/producer/fast-lane.test.ts); anything else, `/v1/eligibility/` included,
+ * goes to Express.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseQuery } from 'node:querystring';
