@@ -22,7 +22,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { Agent, setGlobalDispatcher } from 'undici';
 import { cipherFromConfig, prioritySettings, loadConfig } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
@@ -45,7 +44,6 @@ const HTTP_CONNECTIONS = 64;
 const BATCH = 500;
 const BATCH_ROUNDS = 10;
 const run = promisify(execFile);
-setGlobalDispatcher(new Agent({ keepAliveTimeout: 30_000, connections: 64 }));
 
 const redisServer = await startLocalRedis();
 const dynamo = await startChildDynalite();
