@@ -2,8 +2,8 @@
  * The submit fast lane: `POST /v1/eligibility` answered on Node's HTTP server without passing
  * through Express. This is the one route clients call at queue speed, and Express's per-request
  * machinery alone costs about as much CPU as everything the route does (`npm run
- * bench:http-layer`: on our 2-core machine a bare Express route tops out at ~14k requests/s, a
- * bare node:http handler at ~80k). The lane reuses every decision the Express route makes (the
+ * bench:http-layer`: on our 2-core machine a bare Express route tops out at 13-15k requests/s, a
+ * bare node:http handler at 80-88k). The lane reuses every decision the Express route makes (the
  * same body parser, auth, rate limit, CheckSubmitter and replies) in the same order, so both
  * answer alike (test/producer/fast-lane.test.ts); anything else, `/v1/eligibility/` included,
  * goes to Express.
