@@ -7,6 +7,13 @@ export function apiKeyOf(res: Response): ApiKey | undefined {
   return res.locals.apiKey as ApiKey | undefined;
 }
 
+/** The key of a request that passed requireScope; a handler without requireScope is a bug. */
+export function authenticatedKey(res: Response): ApiKey {
+  const key = apiKeyOf(res);
+  if (!key) throw new Error('a handler that needs an API key runs without requireScope');
+  return key;
+}
+
 /** The key an `Authorization: Bearer` header names if it has `scope`; else the 401 or 403 answer. */
 export function authorize(
   keys: readonly ApiKey[],

@@ -2,7 +2,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { CheckQueues } from '../../shared/check-queues.js';
 import type { ApiKey } from '../auth/api-keys.js';
-import { apiKeyOf, requireScope } from '../auth/require-scope.js';
+import { authenticatedKey, requireScope } from '../auth/require-scope.js';
 import { apiStatus, checkView } from '../check-view.js';
 import type { CheckSubmitter } from '../check-submitter.js';
 import { isJsonRequest } from '../json-content-type.js';
@@ -27,12 +27,10 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
   // The same answers as the fast lane (fast-submit.ts), for paths it leaves to Express.
   router.post('/', ...submit, async (req, res) => {
     if (!requireJson(req, res)) return;
-    const key = apiKeyOf(res);
-    if (!key) throw new Error('requireScope let a request through without a key');
     sendReply(
       res,
       await deps.submitter.submitOne({
-        key,
+        key: authenticatedKey(res),
         body: req.body,
         wait: req.query.wait,
         idempotencyKey: req.get('idempotency-key'),
@@ -42,9 +40,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
 
   router.post('/batch', ...submit, async (req, res) => {
     if (!requireJson(req, res)) return;
-    const key = apiKeyOf(res);
-    if (!key) throw new Error('requireScope let a request through without a key');
-    sendReply(res, await deps.submitter.submitBatch(key, req.body));
+    sendReply(res, await deps.submitter.submitBatch(authenticatedKey(res), req.body));
   });
 
   router.get('/:id', ...read, async (req, res) => {
