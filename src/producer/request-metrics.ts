@@ -8,13 +8,10 @@ export function observeRequest(
   res: ServerResponse,
   route: () => string,
 ): void {
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   res.once('finish', () => {
     const label = route();
     metrics.requests.inc({ method, route: label, status: String(res.statusCode) });
-    metrics.latency.observe(
-      { method, route: label },
-      Number(process.hrtime.bigint() - started) / 1e9,
-    );
+    metrics.latency.observe({ method, route: label }, (performance.now() - started) / 1000);
   });
 }

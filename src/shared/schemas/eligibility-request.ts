@@ -24,12 +24,19 @@ const date = z
   .string()
   .regex(/^\d{8}$/, 'must be a date as YYYYMMDD')
   .refine(isRealDate, 'must be a real calendar date (YYYYMMDD)');
-const birthDate = date.refine(
-  (s) => s <= new Date().toISOString().slice(0, 10).replaceAll('-', ''),
-  {
-    message: 'must not be in the future',
-  },
-);
+// Today as YYYYMMDD (UTC), worked out once a day: every submitted check asks for it.
+let today = { ymd: '', until: 0 };
+function todayYmd(): string {
+  const now = Date.now();
+  if (now >= today.until) {
+    const d = new Date(now);
+    const midnight = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
+    today = { ymd: d.toISOString().slice(0, 10).replaceAll('-', ''), until: midnight };
+  }
+  return today.ymd;
+}
+
+const birthDate = date.refine((s) => s <= todayYmd(), { message: 'must not be in the future' });
 const personName = z
   .string()
   .trim()
