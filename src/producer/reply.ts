@@ -39,15 +39,22 @@ export function sendReply(res: Response, reply: Reply): void {
   res.status(reply.status).json(reply.body);
 }
 
+// Flat [name, value, ...] list: Node takes it as is, without walking an object's keys.
+const securityHeaderList = Object.entries(securityHeaders).flat();
+
 /** Sends `reply` on a bare Node response, with the headers Express would have set. */
 export function writeReply(res: ServerResponse, reply: Reply): void {
   const json = JSON.stringify(reply.body);
-  res.writeHead(reply.status, {
-    ...securityHeaders,
-    ...reply.headers,
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(json),
-  });
+  const headers = [
+    ...securityHeaderList,
+    'Content-Type',
+    'application/json; charset=utf-8',
+    'Content-Length',
+    String(Buffer.byteLength(json)),
+  ];
+  if (reply.headers)
+    for (const [name, value] of Object.entries(reply.headers)) headers.push(name, value);
+  res.writeHead(reply.status, headers);
   res.end(json);
 }
 
