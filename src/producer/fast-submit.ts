@@ -18,7 +18,7 @@ import { isJsonRequest } from './json-content-type.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { errorReply, failureReply, writeReply, type Reply } from './reply.js';
-import { observeRequest } from './request-metrics.js';
+import { recordRequest } from './request-metrics.js';
 
 /** The path the lane answers. */
 export const FAST_SUBMIT_PATH = '/v1/eligibility';
@@ -46,7 +46,7 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     if ((q < 0 ? url : url.slice(0, q)) !== FAST_SUBMIT_PATH) return false;
-    observeRequest(deps.metrics, 'POST', res, () => FAST_SUBMIT_PATH);
+    const started = performance.now();
     deps.jsonBody(req, res, (err?: unknown) => {
       void answer(req, err, q < 0 ? '' : url.slice(q + 1))
         .catch((e: unknown) => {
@@ -56,7 +56,10 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
           );
           return failureReply(e, deps.bodyLimitBytes);
         })
-        .then((reply) => writeReply(res, reply));
+        .then((reply) => {
+          writeReply(res, reply);
+          recordRequest(deps.metrics, 'POST', FAST_SUBMIT_PATH, reply.status, started);
+        });
     });
     return true;
   };

@@ -1,7 +1,19 @@
 import type { ServerResponse } from 'node:http';
 import type { ProducerMetrics } from './metrics.js';
 
-/** Counts the request and times it when its answer has been sent; `route` is read then. */
+/** Counts one answered request and its latency since `startedMs` (performance.now()). */
+export function recordRequest(
+  metrics: ProducerMetrics,
+  method: string,
+  route: string,
+  status: number,
+  startedMs: number,
+): void {
+  metrics.requests.inc({ method, route, status: String(status) });
+  metrics.latency.observe({ method, route }, (performance.now() - startedMs) / 1000);
+}
+
+/** Records the request when its answer has been sent; `route` is read then. */
 export function observeRequest(
   metrics: ProducerMetrics,
   method: string,
@@ -9,9 +21,5 @@ export function observeRequest(
   route: () => string,
 ): void {
   const started = performance.now();
-  res.once('finish', () => {
-    const label = route();
-    metrics.requests.inc({ method, route: label, status: String(res.statusCode) });
-    metrics.latency.observe({ method, route: label }, (performance.now() - started) / 1000);
-  });
+  res.once('finish', () => recordRequest(metrics, method, route(), res.statusCode, started));
 }
