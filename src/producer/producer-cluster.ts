@@ -1,13 +1,15 @@
 /**
  * PRODUCER_PROCESSES > 1: a primary process forks that many producers sharing PORT through
  * node:cluster (the primary hands each new connection to the next producer), starts a new one if
- * one dies, and stops them all on SIGTERM/SIGINT. /metrics stays one view of the whole
+ * one dies (up to 5 within a minute; then it stops with exit code 1 so the orchestrator sees the
+ * failure), and stops them all on SIGTERM/SIGINT. /metrics stays one view of the whole
  * deployment: the producer asked forwards the scrape to the primary, which gathers every
  * producer's registry through prom-client's AggregatorRegistry.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from '../shared/logger.js';
+import { RestartBudget } from './restart-budget.js';
 
 const METRICS_REQUEST = 'eq:cluster-metrics-request';
 const METRICS_REPLY = 'eq:cluster-metrics-reply';
@@ -38,6 +40,7 @@ export function inProducerCluster(): boolean {
 export function runProducerCluster(count: number, logger: Logger): void {
   const aggregator = new AggregatorRegistry();
   const served = new WeakSet<Worker>();
+  const restarts = new RestartBudget();
   let stopping = false;
 
   cluster.on('listening', (worker) => served.add(worker));
@@ -50,6 +53,12 @@ export function runProducerCluster(count: number, logger: Logger): void {
     if (!served.has(worker)) {
       // It died before listening (bad configuration, port taken): restarting would only loop.
       logger.fatal({ pid, code, signal }, 'a producer process failed to start; stopping');
+      process.exitCode = 1;
+      stop();
+      return;
+    }
+    if (!restarts.take()) {
+      logger.fatal({ pid, code, signal }, 'producer processes keep dying; stopping');
       process.exitCode = 1;
       stop();
       return;

@@ -46,7 +46,7 @@ afterAll(async () => {
   await exited(primary);
 });
 
-/** Pids whose parent is the primary. */
+/** Pids of the producer processes the primary forked (not, say, tsx's esbuild service). */
 function producerPids(): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -54,7 +54,8 @@ function producerPids(): number[] {
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === primary.pid) pids.push(Number(entry));
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === primary.pid && cmdline.includes('producer/main.ts')) pids.push(Number(entry));
     } catch {
       // Exited while listed.
     }
