@@ -64,7 +64,10 @@ export function runProducerCluster(count: number, logger: Logger): void {
       return;
     }
     logger.error({ pid, code, signal }, 'a producer process died; starting another');
-    setTimeout(() => cluster.fork(), RESTART_DELAY_MS);
+    setTimeout(() => {
+      // A stop that came meanwhile waits for the running producers only.
+      if (!stopping) cluster.fork();
+    }, RESTART_DELAY_MS);
   });
   cluster.on('message', (worker, message: unknown) => {
     if (!isMessage<MetricsRequest>(message, METRICS_REQUEST)) return;
