@@ -4,14 +4,14 @@
  * process under wrk with 64 connections. This is why the producer answers its hot route on
  * node:http (src/producer/fast-submit.ts) and leaves the other routes to Express.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/shared/local/free-port.js';
 import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
+import { spawnBenchChild } from '../support/processes.js';
 import { checkRequest } from '../system/requests.js';
 
 const run = promisify(execFile);
@@ -24,11 +24,10 @@ writeFileSync(
 console.log('bare JSON POST under wrk, 64 connections, 5 s (after 2 s of warm-up)');
 for (const kind of ['express', 'node:http']) {
   const port = await freePort();
-  const server = spawn(
-    process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url)), kind],
-    { env: { ...process.env, PORT: String(port) }, stdio: 'inherit' },
-  );
+  const server = spawnBenchChild(new URL('./server.ts', import.meta.url), {
+    PORT: String(port),
+    HTTP_LAYER: kind,
+  });
   const url = `http://127.0.0.1:${port}/v1/eligibility`;
   try {
     await waitForHttp(url, { what: kind, timeoutMs: 20_000, method: 'POST', isUp: () => true });
@@ -38,7 +37,7 @@ for (const kind of ['express', 'node:http']) {
     const out = await wrk(5);
     console.log(`  ${kind.padEnd(10)} ${/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]} requests/s`);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    server.process.kill('SIGTERM');
+    await server.exited;
   }
 }

@@ -1,10 +1,10 @@
-/** One bare JSON POST endpoint, on Express or on node:http (argv[2]), on PORT; for main.ts. */
+/** One bare JSON POST endpoint, on Express or on node:http (HTTP_LAYER), on PORT; for main.ts. */
 import { createServer } from 'node:http';
 import express from 'express';
 
 const port = Number(process.env.PORT);
 const answer = (body: unknown) => JSON.stringify({ id: 'x', status: 'waiting', got: typeof body });
-if (process.argv[2] === 'express') {
+if (process.env.HTTP_LAYER === 'express') {
   const app = express();
   app.use(express.json());
   app.post('/v1/eligibility', (req, res) => {

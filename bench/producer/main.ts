@@ -15,14 +15,13 @@
  * pipelined on each, so a slow answer does not hold the next request back) and logs every
  * request's latency; wrk2, which would do the same, is not packaged.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { cipherFromConfig, prioritySettings, loadConfig } from '../../src/shared/config.js';
+import { loadConfig } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { freePort } from '../../src/shared/local/free-port.js';
@@ -30,6 +29,7 @@ import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { percentile } from '../support/holds.js';
+import { spawnBenchChild, type BenchChild } from '../support/processes.js';
 import { checkRequest } from '../system/requests.js';
 
 const arg = (name: string, fallback: number) =>
@@ -48,7 +48,6 @@ const run = promisify(execFile);
 const redisServer = await startLocalRedis();
 const dynamo = await startChildDynalite();
 const baseEnv = {
-  ...process.env,
   NODE_ENV: 'development',
   LOG_LEVEL: 'warn',
   REDIS_URL: redisServer.url,
@@ -59,22 +58,18 @@ const baseEnv = {
   // Measures the API itself, not the per-key rate limit (which still runs on every request).
   RATE_LIMIT_PER_SECOND: '100000000',
   RATE_LIMIT_BURST: '100000000',
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 const ports: number[] = [];
-const producers: ChildProcess[] = [];
+const producers: BenchChild[] = [];
 for (const processes of [1, PROCESSES]) {
   const port = await freePort();
   ports.push(port);
   producers.push(
-    spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('../../src/producer/main.ts', import.meta.url))],
-      {
-        env: { ...baseEnv, PORT: String(port), PRODUCER_PROCESSES: String(processes) },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    ),
+    spawnBenchChild(new URL('../../src/producer/main.ts', import.meta.url), {
+      ...baseEnv,
+      PORT: String(port),
+      PRODUCER_PROCESSES: String(processes),
+    }),
   );
 }
 const [single = 0, several = 0] = ports;
@@ -84,9 +79,15 @@ for (const port of ports)
 
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const config = loadConfig({ ...baseEnv, QUEUE_PREFIX: 'bench-raw' });
-const raw = new CheckQueues(redis, 'bench-raw', prioritySettings(config), cipherFromConfig(config));
+const raw = CheckQueues.fromConfig(redis, config);
 const headers = { authorization: 'Bearer local-dev-key', 'content-type': 'application/json' };
 const postBody = JSON.stringify({ priority: 'batch', request: checkRequest('WRK1') });
+const wrkScript = join(tmpdir(), 'eq-bench-post.lua');
+writeFileSync(
+  wrkScript,
+  `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n` +
+    `wrk.headers["Authorization"] = "${headers.authorization}"\nwrk.body = '${postBody}'\n`,
+);
 const now = () => performance.now();
 const figures: Record<string, number> = {};
 const rounds: { raw: number; one: Wrk; all: Wrk }[] = [];
@@ -150,8 +151,8 @@ try {
   figures.batchPostChecksPerSecond = batchMedian((r) => r.post);
   figures.batchShareOfRawAddBulk = batchMedian((r) => r.post / r.raw);
 } finally {
-  for (const p of producers) p.kill('SIGTERM');
-  await Promise.all(producers.map((p) => new Promise((r) => p.once('exit', r))));
+  for (const p of producers) p.process.kill('SIGTERM');
+  await Promise.all(producers.map((p) => p.exited));
   await raw.close();
   redis.disconnect();
   await Promise.allSettled([redisServer.stop(), dynamo.stop()]);
@@ -221,19 +222,13 @@ interface Wrk {
 
 /** Runs wrk with HTTP_CONNECTIONS connections against one producer. */
 async function wrk(port: number, ms: number): Promise<Wrk> {
-  const script = join(tmpdir(), 'eq-bench-post.lua');
-  writeFileSync(
-    script,
-    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n` +
-      `wrk.headers["Authorization"] = "${headers.authorization}"\nwrk.body = '${postBody}'\n`,
-  );
   const { stdout } = await run('wrk', [
     '-t1',
     `-c${HTTP_CONNECTIONS}`,
     `-d${ms / 1000}s`,
     '--latency',
     '-s',
-    script,
+    wrkScript,
     `${url(port)}/v1/eligibility`,
   ]);
   return parseWrk(stdout);

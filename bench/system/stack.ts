@@ -1,15 +1,8 @@
 /** The pipeline under benchmark: Redis, dynalite, the simulator and N worker processes. */
 import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import {
-  cipherFromConfig,
-  loadConfig,
-  prioritySettings,
-  type Config,
-} from '../../src/shared/config.js';
+import { loadConfig, type Config } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
 import { DynamoSemaphoreStore } from '../../src/shared/semaphore/index.js';
@@ -18,6 +11,7 @@ import { freePort } from '../../src/shared/local/free-port.js';
 import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis, type LocalRedis } from '../../src/shared/local/redis-server.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import { spawnBenchChild } from '../support/processes.js';
 
 /** Settings of one benchmark stack. */
 export interface StackOptions {
@@ -44,7 +38,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const workerMain = fileURLToPath(new URL('../../src/worker/main.ts', import.meta.url));
+const workerMain = new URL('../../src/worker/main.ts', import.meta.url);
 
 /** Starts every component and waits until the workers serve /metrics. */
 export async function startStack(
@@ -75,19 +69,14 @@ export async function startStack(
   };
   const config = loadConfig(env);
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  const queues = new CheckQueues(
-    redis,
-    config.QUEUE_PREFIX,
-    prioritySettings(config),
-    cipherFromConfig(config),
-  );
+  const queues = CheckQueues.fromConfig(redis, config);
   const workers: Stack['workers'] = [];
   const spawnWorker = async () => {
     const metricsPort = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', workerMain], {
-      env: { ...process.env, ...env, WORKER_METRICS_PORT: String(metricsPort) },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const child = spawnBenchChild(workerMain, {
+      ...env,
+      WORKER_METRICS_PORT: String(metricsPort),
+    }).process;
     const w = { process: child, metricsPort };
     workers.push(w);
     await waitForHttp(`http://127.0.0.1:${metricsPort}/metrics`, {

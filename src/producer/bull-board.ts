@@ -9,6 +9,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { findBySecret, secretDigest } from './auth/find-by-secret.js';
 import type { CheckQueues } from '../shared/check-queues.js';
+import { commaList } from '../shared/comma-list.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import { redactCheckData, redactCheckResult } from '../shared/redaction.js';
 import { isSealed, type ValueCipher } from '../shared/crypto/data-cipher.js';
@@ -23,17 +24,13 @@ export interface BoardUser {
 
 /** Parses `name:password:role,...` (role admin or read). */
 export function parseBoardUsers(spec: string): BoardUser[] {
-  return spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry, i) => {
-      const [name, password, role] = entry.split(':');
-      if (!name || !password || (role !== 'admin' && role !== 'read')) {
-        throw new ConfigError([`BULL_BOARD_USERS: entry ${i + 1} is not name:password:admin|read`]);
-      }
-      return { name, digest: secretDigest(`${name}:${password}`), role };
-    });
+  return commaList(spec).map((entry, i) => {
+    const [name, password, role] = entry.split(':');
+    if (!name || !password || (role !== 'admin' && role !== 'read')) {
+      throw new ConfigError([`BULL_BOARD_USERS: entry ${i + 1} is not name:password:admin|read`]);
+    }
+    return { name, digest: secretDigest(`${name}:${password}`), role };
+  });
 }
 
 /** The mount path of the board. */

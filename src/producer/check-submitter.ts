@@ -9,7 +9,7 @@ import type { Priority } from '../shared/queues.js';
 import { submitBatchSchema, submitCheckSchema } from './api-schemas.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { BatchBacklog } from './batch-backlog.js';
-import { apiStatus, checkView } from './check-view.js';
+import { apiStatus, checkPath, checkView } from './check-view.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ModeStore } from './operating-mode.js';
 import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
@@ -69,7 +69,7 @@ export class CheckSubmitter {
         reused = true;
       }
     }
-    const location = { Location: `/v1/eligibility/${checkId}` };
+    const location = { Location: checkPath(checkId) };
     let job = reused ? await deps.queues.get(checkId) : undefined;
     if (!job) {
       try {
@@ -95,14 +95,15 @@ export class CheckSubmitter {
       } catch {
         // Failed, or still running at the deadline: either way the state below tells.
       }
+      // Re-read only after a wait: without one, the job read above is current.
+      job = (await deps.queues.get(checkId)) ?? job;
     }
-    const fresh = (await deps.queues.get(checkId)) ?? job;
-    const state = apiStatus(await fresh.getState()) ?? 'waiting';
+    const state = apiStatus(await job.getState()) ?? 'waiting';
     const finished = state === 'completed' || state === 'failed';
     return {
       status: finished && wait > 0 ? 200 : 202,
       headers: location,
-      body: checkView(fresh, state, deps.queues.cipher),
+      body: checkView(job, state, deps.queues.cipher),
     };
   }
 
@@ -130,7 +131,7 @@ export class CheckSubmitter {
         checks: jobs.map((j) => ({
           id: j.id,
           status: 'waiting',
-          links: { self: `/v1/eligibility/${j.id ?? ''}` },
+          links: { self: checkPath(j.id ?? '') },
         })),
       },
     };

@@ -2,6 +2,9 @@ import type { CheckJob } from '../shared/check-queues.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CheckView } from './api-schemas.js';
 
+/** The API path of a check. */
+export const checkPath = (id: string): string => `/v1/eligibility/${id}`;
+
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 
 /** Maps BullMQ's job states to the API's. */
@@ -33,7 +36,7 @@ export function checkView(
     status,
     priority: job.data.priority,
     attempts: job.attemptsMade,
-    links: { self: `/v1/eligibility/${id}` },
+    links: { self: checkPath(id) },
   };
   const submittedAt = iso(job.timestamp);
   if (submittedAt) view.submittedAt = submittedAt;

@@ -18,8 +18,14 @@ const errors = {
   '403': { description: 'The key lacks the needed scope', ...json('Error') },
 };
 
-/** Builds the document served at /openapi.json. */
+let built: Record<string, unknown> | undefined;
+
+/** The document served at /openapi.json, generated on first use (it never changes). */
 export function openApiDocument(): Record<string, unknown> {
+  return (built ??= buildDocument());
+}
+
+function buildDocument(): Record<string, unknown> {
   return {
     openapi: '3.1.0',
     info: {

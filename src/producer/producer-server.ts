@@ -2,7 +2,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { cipherFromConfig, prioritySettings, type Config } from '../shared/config.js';
+import { cipherFromConfig, type Config } from '../shared/config.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import { CheckQueues } from '../shared/check-queues.js';
 import { createDynamoClient } from '../shared/clients/dynamodb.js';
@@ -10,6 +10,7 @@ import { createRedis } from '../shared/clients/redis.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
 import { DynamoSemaphoreStore, inspectSemaphore } from '../shared/semaphore/index.js';
+import { inspectParamsFromConfig } from '../shared/semaphore/from-config.js';
 import { createProducerApp } from './app.js';
 import { parseApiKeys } from './auth/api-keys.js';
 import { parseBoardUsers } from './bull-board.js';
@@ -42,7 +43,7 @@ export async function startProducer(
   const keys = parseApiKeys(config.API_KEYS ?? devCredentials.apiKeys);
   const boardUsers = parseBoardUsers(config.BULL_BOARD_USERS ?? devCredentials.boardUsers);
   const redis = createRedis(config.REDIS_URL, { name: 'eq-producer' });
-  const queues = new CheckQueues(redis, config.QUEUE_PREFIX, prioritySettings(config), cipher);
+  const queues = CheckQueues.fromConfig(redis, config, cipher);
   const events = new OnDemandQueueEvents(redis, config.QUEUE_PREFIX, logger);
   const dynamo = createDynamoClient({
     endpoint: config.DYNAMODB_ENDPOINT,
@@ -59,14 +60,7 @@ export async function startProducer(
     redactBoard: overrides.redactBoard ?? true,
     logger,
     queuePrefix: config.QUEUE_PREFIX,
-    semaphoreStatus: () =>
-      inspectSemaphore(store, {
-        name: config.SEMAPHORE_NAME,
-        capacity: config.STEDI_CONCURRENCY,
-        realtimeReserved: config.STEDI_REALTIME_RESERVED,
-        stediTimeoutMs: config.STEDI_TIMEOUT_MS,
-        skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
-      }),
+    semaphoreStatus: () => inspectSemaphore(store, inspectParamsFromConfig(config)),
     dynamoReady: async () => {
       await dynamo.send(new DescribeTableCommand({ TableName: config.SEMAPHORE_TABLE }));
     },

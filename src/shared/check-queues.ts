@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CheckJobData, CheckJobResult } from './check-job.js';
+import { cipherFromConfig, prioritySettings, type Config } from './config.js';
 import { jobOptions, queueNames, type Priority, type PriorityJobSettings } from './queues.js';
 import type { EligibilityRequest } from './schemas/eligibility-request.js';
 import type { ValueCipher } from './crypto/data-cipher.js';
@@ -34,18 +35,22 @@ export class CheckQueues {
     };
   }
 
+  /** Both queues as the configuration sets them; the cipher defaults to the configured keys. */
+  static fromConfig(
+    connection: Redis,
+    config: Config,
+    cipher: ValueCipher = cipherFromConfig(config),
+  ): CheckQueues {
+    return new CheckQueues(connection, config.QUEUE_PREFIX, prioritySettings(config), cipher);
+  }
+
   /** Enqueues one check; `jobId` makes the add idempotent. */
   async add(
     priority: Priority,
     request: EligibilityRequest,
     extra: { jobId?: string; submittedBy?: string } = {},
   ): Promise<CheckJob> {
-    const data: CheckJobData = {
-      request: this.cipher.seal(request),
-      priority,
-      submittedAt: Date.now(),
-      ...(extra.submittedBy ? { submittedBy: extra.submittedBy } : {}),
-    };
+    const data = this.jobData(priority, request, Date.now(), extra.submittedBy);
     return this.queues[priority].add('check', data, {
       ...jobOptions(this.settings[priority]),
       jobId: extra.jobId ?? newCheckId(priority),
@@ -63,12 +68,7 @@ export class CheckQueues {
     return this.queues[priority].addBulk(
       requests.map((request) => ({
         name: 'check',
-        data: {
-          request: this.cipher.seal(request),
-          priority,
-          submittedAt,
-          ...(submittedBy ? { submittedBy } : {}),
-        },
+        data: this.jobData(priority, request, submittedAt, submittedBy),
         opts: { ...opts, jobId: newCheckId(priority) },
       })),
     );
@@ -79,6 +79,20 @@ export class CheckQueues {
     const priority = (Object.keys(idPrefix) as Priority[]).find((p) => id.startsWith(idPrefix[p]));
     if (!priority) return undefined;
     return (await this.queues[priority].getJob(id)) ?? undefined;
+  }
+
+  private jobData(
+    priority: Priority,
+    request: EligibilityRequest,
+    submittedAt: number,
+    submittedBy: string | undefined,
+  ): CheckJobData {
+    return {
+      request: this.cipher.seal(request),
+      priority,
+      submittedAt,
+      ...(submittedBy ? { submittedBy } : {}),
+    };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** Settings of the Stedi simulator, from SIMULATOR_* environment variables. */
 import { z } from 'zod';
+import { commaList } from '../shared/comma-list.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 
 const rate = z.coerce.number().min(0).max(1).default(0);
@@ -9,15 +10,7 @@ export const simulatorEnvSchema = z.object({
   SIMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
   SIMULATOR_HOST: z.string().default('127.0.0.1'),
   /** Keys accepted as production keys; keys starting with `test_` act as Stedi test keys. */
-  SIMULATOR_API_KEYS: z
-    .string()
-    .default('dev-key,test_dev-key')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
+  SIMULATOR_API_KEYS: z.string().default('dev-key,test_dev-key').transform(commaList),
   /** The account's concurrency allocation: requests in flight past it get 429. */
   SIMULATOR_CONCURRENCY: z.coerce.number().int().min(1).default(5),
   /** Median latency in ms (before time scaling). */
@@ -35,15 +28,7 @@ export const simulatorEnvSchema = z.object({
   SIMULATOR_FAULT_SLOW_RATE: rate,
   SIMULATOR_FAULT_RESET_RATE: rate,
   /** Payer ids accepted besides the built-in list, comma separated. */
-  SIMULATOR_EXTRA_PAYERS: z
-    .string()
-    .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    ),
+  SIMULATOR_EXTRA_PAYERS: z.string().default('').transform(commaList),
 });
 
 /** Settings of a simulator instance. */
@@ -62,16 +47,8 @@ export interface SimulatorOptions {
   readonly extraPayers: readonly string[];
 }
 
-/** Defaults of SimulatorOptions: Stedi's default allocation and a realistic latency. */
-export const simulatorDefaults: SimulatorOptions = {
-  apiKeys: ['dev-key', 'test_dev-key'],
-  concurrency: 5,
-  latency: { medianMs: 2_000, sigma: 0.9, maxMs: 90_000 },
-  timeScale: 1,
-  seed: 42,
-  faults: { aaa42: 0, http5xx: 0, slow: 0, reset: 0 },
-  extraPayers: [],
-};
+/** Defaults of SimulatorOptions: those of the SIMULATOR_* variables, so there is one list. */
+export const simulatorDefaults: SimulatorOptions = loadSimulatorEnv({}).options;
 
 /** Parses SIMULATOR_* variables into options and the listen address. */
 export function loadSimulatorEnv(env: NodeJS.ProcessEnv = process.env): {

@@ -13,9 +13,8 @@ import { simulatorDefaults, type SimulatorOptions } from './options.js';
 import { simulatedRequestSchema } from './request-schema.js';
 import { eligibilityResponse, payerNotConfigured } from './responses.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
+import { ELIGIBILITY_V3_PATH } from '../shared/stedi-api.js';
 
-/** Stedi's eligibility path (v3, "legacy" since 2026 but still served). */
-export const ELIGIBILITY_PATH = '/2024-04-01/change/medicalnetwork/eligibility/v3';
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A running simulator. */
@@ -149,7 +148,7 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && path === ELIGIBILITY_PATH) {
+    if (req.method === 'POST' && path === ELIGIBILITY_V3_PATH) {
       eligibility(req, res).catch(() => json(res, 500, { message: 'simulator error' }));
     } else if (req.method === 'GET' && path === '/__stats') {
       json(res, 200, stats.snapshot());

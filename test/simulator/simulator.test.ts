@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMockCatalog, outcomeOf } from '../../src/simulator/mock-catalog.js';
+import { ELIGIBILITY_V3_PATH } from '../../src/shared/stedi-api.js';
 import {
-  ELIGIBILITY_PATH,
   startSimulator,
   type Simulator,
   type StartSimulatorOptions,
@@ -27,7 +27,7 @@ async function start(options: StartSimulatorOptions = {}): Promise<Simulator> {
 }
 
 function post(s: Simulator, body: unknown, key: string | null = 'dev-key', signal?: AbortSignal) {
-  return fetch(s.url + ELIGIBILITY_PATH, {
+  return fetch(s.url + ELIGIBILITY_V3_PATH, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',

@@ -2,12 +2,7 @@
 import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
-import {
-  cipherFromConfig,
-  loadConfig,
-  prioritySettings,
-  type Config,
-} from '../../src/shared/config.js';
+import { loadConfig, type Config } from '../../src/shared/config.js';
 import { CheckQueues } from '../../src/shared/check-queues.js';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
@@ -66,12 +61,7 @@ export async function producerEnv(
     },
   );
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const queues = new CheckQueues(
-    redis,
-    config.QUEUE_PREFIX,
-    prioritySettings(config),
-    overrides.cipher ?? cipherFromConfig(config),
-  );
+  const queues = CheckQueues.fromConfig(redis, config, overrides.cipher);
   return {
     url: server.url,
     config,

@@ -6,12 +6,7 @@ import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import type { ChildProcess } from 'node:child_process';
-import {
-  cipherFromConfig,
-  loadConfig,
-  prioritySettings,
-  type Config,
-} from '../../src/shared/config.js';
+import { loadConfig, type Config } from '../../src/shared/config.js';
 import { CheckQueues, type CheckJob } from '../../src/shared/check-queues.js';
 import { createLogger, type Logger } from '../../src/shared/logger.js';
 import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
@@ -72,12 +67,7 @@ export async function workerEnv(
   };
   const config = loadConfig(env);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const queues = new CheckQueues(
-    redis,
-    config.QUEUE_PREFIX,
-    prioritySettings(config),
-    cipherFromConfig(config),
-  );
+  const queues = CheckQueues.fromConfig(redis, config);
   const apps: WorkerApp[] = [];
   const children: ChildProcess[] = [];
   return {

@@ -2,7 +2,8 @@
  * API keys from configuration (`name:secret:scope+scope,...`), compared in constant time: both
  * sides are hashed first, so the comparison takes as long for every key and every length.
  */
-import { findBySecret, secretDigest } from './find-by-secret.js';
+import { secretDigest } from './find-by-secret.js';
+import { commaList } from '../../shared/comma-list.js';
 import { ConfigError } from '../../shared/errors/config-error.js';
 
 /** What a key may do. */
@@ -18,29 +19,20 @@ export interface ApiKey {
 
 /** Parses `name:secret:scope+scope,...`; throws ConfigError naming the bad entry. */
 export function parseApiKeys(spec: string, variable = 'API_KEYS'): ApiKey[] {
-  return spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry, i) => {
-      const [name, secret, scopeList] = entry.split(':');
-      if (!name || !secret || !scopeList)
-        throw new ConfigError([`${variable}: entry ${i + 1} is not name:secret:scopes`]);
-      if (secret.length < 12)
-        throw new ConfigError([
-          `${variable}: the secret of "${name}" must have at least 12 characters`,
-        ]);
-      const parsed = scopeList.split('+');
-      const bad = parsed.filter((s) => !scopes.has(s));
-      if (bad.length)
-        throw new ConfigError([
-          `${variable}: unknown scope ${bad.join(', ')} for "${name}" (use submit, read, admin)`,
-        ]);
-      return { name, digest: secretDigest(secret), scopes: new Set(parsed as Scope[]) };
-    });
-}
-
-/** The key whose secret equals `presented`, checking every key so timing reveals nothing. */
-export function findApiKey(keys: readonly ApiKey[], presented: string): ApiKey | undefined {
-  return findBySecret(keys, presented);
+  return commaList(spec).map((entry, i) => {
+    const [name, secret, scopeList] = entry.split(':');
+    if (!name || !secret || !scopeList)
+      throw new ConfigError([`${variable}: entry ${i + 1} is not name:secret:scopes`]);
+    if (secret.length < 12)
+      throw new ConfigError([
+        `${variable}: the secret of "${name}" must have at least 12 characters`,
+      ]);
+    const parsed = scopeList.split('+');
+    const bad = parsed.filter((s) => !scopes.has(s));
+    if (bad.length)
+      throw new ConfigError([
+        `${variable}: unknown scope ${bad.join(', ')} for "${name}" (use submit, read, admin)`,
+      ]);
+    return { name, digest: secretDigest(secret), scopes: new Set(parsed as Scope[]) };
+  });
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { errorReply, sendReply, type Reply } from '../reply.js';
-import { findApiKey, type ApiKey, type Scope } from './api-keys.js';
+import type { ApiKey, Scope } from './api-keys.js';
+import { findBySecret } from './find-by-secret.js';
 
 /** The authenticated key of a request (set by requireScope). */
 export function apiKeyOf(res: Response): ApiKey | undefined {
@@ -21,7 +22,7 @@ export function authorize(
   scope: Scope,
 ): ApiKey | Reply {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-  const key = match?.[1] ? findApiKey(keys, match[1]) : undefined;
+  const key = match?.[1] ? findBySecret(keys, match[1]) : undefined;
   if (!key)
     return errorReply(401, 'missing or unknown API key (Authorization: Bearer <key>)', {
       headers: { 'WWW-Authenticate': 'Bearer' },

@@ -4,6 +4,7 @@
  * configured key decrypts. The key id is bound as additional authenticated data.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { commaList } from '../comma-list.js';
 import { ConfigError } from '../errors/config-error.js';
 import { DecryptionError } from '../errors/decryption-error.js';
 
@@ -32,20 +33,16 @@ export interface DataKey {
 
 /** Parses `id:base64key,...` (first key encrypts); throws ConfigError naming the bad entry. */
 export function parseDataKeys(spec: string, variable = 'DATA_ENCRYPTION_KEYS'): DataKey[] {
-  const keys = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry, i) => {
-      const [id, b64] = entry.split(':');
-      const key = Buffer.from(b64 ?? '', 'base64');
-      if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
-        throw new ConfigError([
-          `${variable}: entry ${i + 1} must be id:<32 bytes in base64> (openssl rand -base64 32)`,
-        ]);
-      }
-      return { id, key };
-    });
+  const keys = commaList(spec).map((entry, i) => {
+    const [id, b64] = entry.split(':');
+    const key = Buffer.from(b64 ?? '', 'base64');
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+      throw new ConfigError([
+        `${variable}: entry ${i + 1} must be id:<32 bytes in base64> (openssl rand -base64 32)`,
+      ]);
+    }
+    return { id, key };
+  });
   if (keys.length === 0) throw new ConfigError([`${variable}: no key given`]);
   return keys;
 }

@@ -9,6 +9,7 @@
 import { loadConfig } from '../config.js';
 import { createDynamoClient } from '../clients/dynamodb.js';
 import { DynamoSemaphoreStore } from './dynamo-store.js';
+import { inspectParamsFromConfig } from './from-config.js';
 import { inspectSemaphore } from './inspect.js';
 import { reclaimCutoffs } from './slot-rules.js';
 import { ensureSemaphoreTable } from './table.js';
@@ -20,10 +21,7 @@ const client = createDynamoClient({
   region: config.AWS_REGION,
 });
 const store = new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE);
-const timing = {
-  stediTimeoutMs: config.STEDI_TIMEOUT_MS,
-  skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
-};
+const params = inspectParamsFromConfig(config);
 
 try {
   process.exitCode = await run();
@@ -37,12 +35,7 @@ try {
 async function run(): Promise<number> {
   switch (command) {
     case 'status': {
-      const status = await inspectSemaphore(store, {
-        name: config.SEMAPHORE_NAME,
-        capacity: config.STEDI_CONCURRENCY,
-        realtimeReserved: config.STEDI_REALTIME_RESERVED,
-        ...timing,
-      });
+      const status = await inspectSemaphore(store, params);
       if (rest.includes('--json')) {
         console.log(JSON.stringify(status, null, 2));
         return 0;
@@ -73,7 +66,7 @@ async function run(): Promise<number> {
       const ok = await store.forceRelease(
         config.SEMAPHORE_NAME,
         slot,
-        force ? null : reclaimCutoffs(Date.now(), timing),
+        force ? null : reclaimCutoffs(Date.now(), params),
       );
       console.log(
         ok

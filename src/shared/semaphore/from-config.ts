@@ -3,9 +3,21 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { countDynamoRequests, createDynamoClient } from '../clients/dynamodb.js';
 import { DynamoSemaphoreStore } from './dynamo-store.js';
+import type { InspectParams } from './inspect.js';
 import { RedisHintChannel } from './redis-hint-channel.js';
 import { Semaphore } from './semaphore.js';
 import { ensureSemaphoreTable } from './table.js';
+
+/** How to read the configured semaphore's holders (`npm run semaphore -- status`, /v1/concurrency). */
+export function inspectParamsFromConfig(config: Config): InspectParams {
+  return {
+    name: config.SEMAPHORE_NAME,
+    capacity: config.STEDI_CONCURRENCY,
+    realtimeReserved: config.STEDI_REALTIME_RESERVED,
+    stediTimeoutMs: config.STEDI_TIMEOUT_MS,
+    skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
+  };
+}
 
 /** A semaphore with the clients it owns; `close()` releases slots and closes them. */
 export interface ConfiguredSemaphore {

@@ -4,11 +4,9 @@
  * lose the answer.
  */
 import type { EligibilityRequest } from '../../shared/schemas/eligibility-request.js';
+import { ELIGIBILITY_V3_PATH } from '../../shared/stedi-api.js';
 import type { StediClient, StediReply } from './stedi-client.js';
 import { StediTransportError } from './stedi-transport-error.js';
-
-/** Path of the v3 eligibility endpoint. */
-export const ELIGIBILITY_V3_PATH = '/2024-04-01/change/medicalnetwork/eligibility/v3';
 
 /** Options of HttpStediClient; durations in ms. */
 export interface HttpStediClientOptions {
