@@ -52,8 +52,16 @@ export const envSchema = z
     STEDI_AUTH_SCHEME: z.enum(['raw', 'key']).default('raw'),
     /** The account's concurrency allocation L: requests in flight at Stedi. */
     STEDI_CONCURRENCY: int(5, 1),
-    /** Slots R kept for realtime checks: batch never holds more than L - R. */
+    /**
+     * Slots R kept for realtime checks when realtime needs them: batch borrows them while realtime
+     * is quiet (see REALTIME_WAIT_TARGET_MS) and gives them back as its calls finish.
+     */
     STEDI_REALTIME_RESERVED: int(1, 0),
+    /** Slots of R that are never lent to batch, whatever the realtime traffic (may be 0). */
+    STEDI_REALTIME_FLOOR: int(0, 0),
+    /** Realtime slot wait the lending policy aims for, in ms, at REALTIME_WAIT_PERCENTILE. */
+    REALTIME_WAIT_TARGET_MS: int(100, 1),
+    REALTIME_WAIT_PERCENTILE: z.coerce.number().min(50).max(99.99).default(99),
     /** Stedi's own bound on one request, in ms; we never abort earlier, and a crashed call keeps its slot this long. */
     STEDI_TIMEOUT_MS: int(90_000, 1_000),
 
@@ -72,9 +80,29 @@ export const envSchema = z
     WORKER_METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9464),
     /** Delay before a check refused with 429 is tried again, in ms (not an attempt). */
     THROTTLE_RETRY_MS: int(1_000, 10),
-    /** Consecutive upstream failures that make a worker stop taking batch checks for a while. */
-    CIRCUIT_FAILURE_THRESHOLD: int(5, 1),
-    CIRCUIT_COOLDOWN_MS: int(30_000, 100),
+    /**
+     * A payer's breaker opens after this many of its failures in a row (AAA 42/80, 5xx, timeouts),
+     * counted across every worker.
+     */
+    CIRCUIT_FAILURE_THRESHOLD: int(3, 1),
+    /** How long an open payer breaker holds that payer's checks before one probe, in ms. */
+    CIRCUIT_COOLDOWN_MS: int(120_000, 100),
+    /** What a realtime check to a payer whose breaker is open gets: a fast failure, or the call. */
+    PAYER_OPEN_REALTIME: z.enum(['fail', 'call']).default('fail'),
+    /**
+     * Most slots one payer holds while other payers' checks wait: `50%` of L or a slot count.
+     * Overrides per payer in PAYER_CAPS (`87726=3,OSCAR=40%`) and at run time (PUT /admin/limits).
+     */
+    PAYER_CAP: z.string().default('50%'),
+    PAYER_CAPS: z.string().default(''),
+    /** Most slots one payer + provider NPI holds at any time (`0` = no such cap). */
+    PAYER_NPI_CAP: int(0, 0),
+    /** Concurrency a payer starts with before its answers earn it more (within its cap). */
+    PAYER_INITIAL_CONCURRENCY: int(2, 1),
+    /** An answer slower than this, in ms, shrinks its payer's earned concurrency like a failure. */
+    PAYER_SLOW_CALL_MS: int(5_000, 1),
+    /** How often workers re-read limits changed at run time, in ms. */
+    LIMITS_REFRESH_MS: int(1_000, 50),
 
     /**
      * Keys that encrypt patient data at rest, as id:base64(32 bytes), comma separated: the first
@@ -121,6 +149,13 @@ export const envSchema = z
     FAILED_RETENTION_SECONDS: int(7 * 86_400, 1),
   })
   .superRefine((env, ctx) => {
+    if (env.STEDI_REALTIME_FLOOR > env.STEDI_REALTIME_RESERVED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STEDI_REALTIME_FLOOR'],
+        message: `must not exceed STEDI_REALTIME_RESERVED (${env.STEDI_REALTIME_RESERVED})`,
+      });
+    }
     if (env.STEDI_REALTIME_RESERVED >= env.STEDI_CONCURRENCY) {
       ctx.addIssue({
         code: 'custom',
