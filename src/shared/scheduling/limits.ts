@@ -129,9 +129,7 @@ export function payerCap(limits: EffectiveLimits, payer: string): number {
 export function tenantLimit(
   limits: EffectiveLimits,
   tenant: string,
-): Required<Pick<TenantLimit, 'weight'>> & {
-  readonly maxConcurrency: number | undefined;
-} {
+): { readonly weight: number; readonly maxConcurrency: number | undefined } {
   const t = limits.tenants[tenant];
   return { weight: t?.weight ?? 1, maxConcurrency: t?.maxConcurrency };
 }
