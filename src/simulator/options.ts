@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { commaList } from '../shared/comma-list.js';
 import { ConfigError } from '../shared/errors/config-error.js';
+import { parsePayerProfiles } from './payer-profile-spec.js';
+import type { PayerProfile } from './payer-profiles.js';
 
 const rate = z.coerce.number().min(0).max(1).default(0);
 
@@ -29,6 +31,19 @@ export const simulatorEnvSchema = z.object({
   SIMULATOR_FAULT_RESET_RATE: rate,
   /** Payer ids accepted besides the built-in list, comma separated. */
   SIMULATOR_EXTRA_PAYERS: z.string().default('').transform(commaList),
+  /**
+   * Per-payer latency and outages, `PAYER=PART[+PART],…` with PART `latency:MEDIAN_MS/SIGMA[/MAX_MS]`
+   * or `outage:ANSWER/AFTER_MS[/FROM_MS-[UNTIL_MS]]`, ANSWER aaa42|aaa80|500|502|503|504; e.g.
+   * `SLOW=latency:8000/0.3,DOWN=outage:aaa42/6000/0-30000` (grammar in payer-profile-spec.ts).
+   */
+  SIMULATOR_PAYER_PROFILES: z
+    .string()
+    .default('')
+    .transform((spec, ctx) => {
+      const { profiles, problems } = parsePayerProfiles(spec);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message });
+      return profiles;
+    }),
 });
 
 /** Settings of a simulator instance. */
@@ -45,6 +60,8 @@ export interface SimulatorOptions {
     readonly reset: number;
   };
   readonly extraPayers: readonly string[];
+  /** Per-payer profiles by payer id; a payer with a profile is accepted even if not known. */
+  readonly payers: Readonly<Record<string, PayerProfile>>;
 }
 
 /** Defaults of SimulatorOptions: those of the SIMULATOR_* variables, so there is one list. */
@@ -81,6 +98,7 @@ export function loadSimulatorEnv(env: NodeJS.ProcessEnv = process.env): {
         reset: e.SIMULATOR_FAULT_RESET_RATE,
       },
       extraPayers: e.SIMULATOR_EXTRA_PAYERS,
+      payers: e.SIMULATOR_PAYER_PROFILES,
     },
   };
 }

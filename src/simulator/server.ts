@@ -10,6 +10,7 @@ import { latencySampler, seededRandom } from './latency.js';
 import { findMock, loadMockCatalog, outcomeOf, type Outcome } from './mock-catalog.js';
 import { knownPayers, memberOutcome } from './member-outcome.js';
 import { simulatorDefaults, type SimulatorOptions } from './options.js';
+import { payerBehaviour } from './payer-profiles.js';
 import { simulatedRequestSchema } from './request-schema.js';
 import { eligibilityResponse, payerNotConfigured } from './responses.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
@@ -37,7 +38,10 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
   const random = seededRandom(options.seed);
   const latency = latencySampler(options.latency, options.timeScale, random);
   const catalog = loadMockCatalog();
-  const payers = new Set([...knownPayers, ...options.extraPayers]);
+  const byPayer = payerBehaviour(options.payers, options);
+  const payers = new Set([...knownPayers, ...options.extraPayers, ...Object.keys(options.payers)]);
+  // Outage windows count from when the server listens (set again below, once it does).
+  let listeningSince = Date.now();
   const stats = new StatsRecorder(options.concurrency);
   const timers = new Set<NodeJS.Timeout>();
 
@@ -74,6 +78,7 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
       if (held) stats.finished(slot);
       held = false;
     };
+    let payer: string | undefined;
     try {
       const raw = await readBody(req);
       let body: unknown;
@@ -95,13 +100,15 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
         });
       }
       const request = parsed.data;
-      if (!payers.has(request.tradingPartnerServiceId)) {
-        stats.outcome('400-payer-33');
+      payer = request.tradingPartnerServiceId;
+      stats.attribute(slot, payer);
+      if (!payers.has(payer)) {
+        stats.outcome('400-payer-33', payer);
         return json(res, 400, payerNotConfigured(request));
       }
-      const mock = findMock(catalog, request.tradingPartnerServiceId, request.subscriber);
+      const mock = findMock(catalog, payer, request.subscriber);
       if (key.startsWith('test_') && !mock) {
-        stats.outcome('400-test-mode');
+        stats.outcome('400-test-mode', payer);
         return json(res, 400, {
           message:
             'Test API keys accept only Stedi mock requests: the payer and subscriber values must match one exactly',
@@ -109,11 +116,19 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
       }
       let outcome: Outcome = mock
         ? outcomeOf(mock)
-        : memberOutcome(request.tradingPartnerServiceId, request.subscriber.memberId);
-      const fault = drawFault(options, random);
+        : memberOutcome(payer, request.subscriber.memberId);
+      const outage = byPayer.activeOutage(payer, Date.now() - listeningSince);
+      // A payer that is down answers nothing else, so no fault is drawn during its outage.
+      const fault = outage ? undefined : drawFault(options, random);
       if (fault === 'aaa42')
         outcome = { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
-      const delayMs = fault === 'slow' ? latency.atBound() : latency.next();
+      if (outage && 'outcome' in outage) outcome = outage.outcome;
+      const sampler = byPayer.latencyOf(payer) ?? latency;
+      const delayMs = outage
+        ? outage.delayMs
+        : fault === 'slow'
+          ? sampler.atBound()
+          : sampler.next();
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           timers.delete(t);
@@ -123,23 +138,27 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
       });
       free();
       if (res.destroyed || req.socket.destroyed) {
-        stats.outcome('client-gone');
+        stats.outcome('client-gone', payer);
         return;
       }
       if (fault === 'reset') {
-        stats.outcome('reset');
+        stats.outcome('reset', payer);
         req.socket.destroy();
         return;
       }
+      if (outage && 'status' in outage) {
+        stats.outcome(String(outage.status), payer);
+        return json(res, outage.status, { message: `Simulated outage of payer ${payer}` });
+      }
       if (fault === 'http5xx') {
         const status = [500, 503, 504][Math.floor(random() * 3)] ?? 500;
-        stats.outcome(String(status));
+        stats.outcome(String(status), payer);
         return json(res, status, { message: 'Simulated upstream failure' });
       }
-      stats.outcome(outcome.kind === 'aaa' ? `aaa-${outcome.code}` : outcome.kind);
+      stats.outcome(outcome.kind === 'aaa' ? `aaa-${outcome.code}` : outcome.kind, payer);
       json(res, 200, eligibilityResponse(request, outcome, random));
     } catch (err) {
-      stats.outcome('400');
+      stats.outcome('400', payer);
       json(res, err instanceof BodyTooLargeError ? 413 : 400, { message: (err as Error).message });
     } finally {
       free();
@@ -169,6 +188,7 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     server.once('error', reject);
     server.listen(port, host, () => resolve());
   });
+  listeningSince = Date.now();
   const address = server.address() as AddressInfo;
   return {
     url: `http://${host}:${address.port}`,

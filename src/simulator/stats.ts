@@ -1,4 +1,7 @@
 /** Counters of the simulator, served at GET /__stats; busy slot-time includes calls still running. */
+import { PayerCounters, type PayerStats } from './payer-stats.js';
+
+export type { PayerStats };
 
 /** Snapshot of the simulator's counters since the last reset. */
 export interface SimulatorStats {
@@ -13,6 +16,8 @@ export interface SimulatorStats {
   /** busySlotMs ÷ (concurrency × elapsedMs). */
   readonly utilization: number;
   readonly outcomes: Readonly<Record<string, number>>;
+  /** The same counts per payer (tradingPartnerServiceId) of requests that held a slot. */
+  readonly byPayer: Readonly<Record<string, PayerStats>>;
 }
 
 /** Mutable counters behind SimulatorStats. */
@@ -23,7 +28,9 @@ export class StatsRecorder {
   private rejected429 = 0;
   private finishedBusyMs = 0;
   private outcomes: Record<string, number> = {};
-  private readonly running = new Map<number, number>();
+  /** Requests holding a slot: when they took it, and their payer once the body has named it. */
+  private readonly running = new Map<number, { startedAt: number; payer?: string }>();
+  private readonly payers = new Map<string, PayerCounters>();
   private nextId = 0;
 
   constructor(private readonly concurrency: number) {}
@@ -36,17 +43,30 @@ export class StatsRecorder {
   /** A request took a slot; returns its id for `finished`. */
   started(): number {
     const id = this.nextId++;
-    this.running.set(id, Date.now());
+    this.running.set(id, { startedAt: Date.now() });
     this.maxInFlight = Math.max(this.maxInFlight, this.running.size);
     return id;
   }
 
+  /**
+   * The slot's request is to `payer`. The payer is known only once the body is read, so its
+   * slot-time counts from when the slot was taken, as the global busySlotMs does.
+   */
+  attribute(id: number, payer: string): void {
+    const run = this.running.get(id);
+    if (!run || run.payer !== undefined) return;
+    run.payer = payer;
+    this.payer(payer).start();
+  }
+
   /** The request's slot is free again. */
   finished(id: number): void {
-    const startedAt = this.running.get(id);
-    if (startedAt === undefined) return;
+    const run = this.running.get(id);
+    if (run === undefined) return;
     this.running.delete(id);
-    this.finishedBusyMs += Date.now() - Math.max(startedAt, this.since);
+    const busyMs = Date.now() - Math.max(run.startedAt, this.since);
+    this.finishedBusyMs += busyMs;
+    if (run.payer !== undefined) this.payer(run.payer).finish(busyMs);
   }
 
   get inFlight(): number {
@@ -58,14 +78,21 @@ export class StatsRecorder {
     this.outcome('429');
   }
 
-  outcome(name: string): void {
+  /** Counts an answer, for its payer too when the body named one. */
+  outcome(name: string, payer?: string): void {
     this.outcomes[name] = (this.outcomes[name] ?? 0) + 1;
+    if (payer !== undefined) this.payer(payer).outcome(name);
   }
 
   snapshot(): SimulatorStats {
     const now = Date.now();
     let busy = this.finishedBusyMs;
-    for (const startedAt of this.running.values()) busy += now - Math.max(startedAt, this.since);
+    const runningByPayer = new Map<string, number>();
+    for (const { startedAt, payer } of this.running.values()) {
+      const ms = now - Math.max(startedAt, this.since);
+      busy += ms;
+      if (payer !== undefined) runningByPayer.set(payer, (runningByPayer.get(payer) ?? 0) + ms);
+    }
     const elapsedMs = now - this.since;
     return {
       since: this.since,
@@ -78,6 +105,9 @@ export class StatsRecorder {
       busySlotMs: busy,
       utilization: elapsedMs > 0 ? busy / (this.concurrency * elapsedMs) : 0,
       outcomes: { ...this.outcomes },
+      byPayer: Object.fromEntries(
+        [...this.payers].map(([id, c]) => [id, c.snapshot(runningByPayer.get(id) ?? 0)]),
+      ),
     };
   }
 
@@ -89,5 +119,16 @@ export class StatsRecorder {
     this.rejected429 = 0;
     this.finishedBusyMs = 0;
     this.outcomes = {};
+    // Payers with a request still running stay listed, since its slot-time counts on.
+    for (const [id, counters] of this.payers) {
+      if (counters.busy) counters.reset();
+      else this.payers.delete(id);
+    }
+  }
+
+  private payer(id: string): PayerCounters {
+    let counters = this.payers.get(id);
+    if (!counters) this.payers.set(id, (counters = new PayerCounters()));
+    return counters;
   }
 }

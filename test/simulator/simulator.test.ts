@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadMockCatalog, outcomeOf } from '../../src/simulator/mock-catalog.js';
+import { loadSimulatorEnv } from '../../src/simulator/options.js';
+import { ConfigError } from '../../src/shared/errors/config-error.js';
 import { ELIGIBILITY_V3_PATH } from '../../src/shared/stedi-api.js';
 import {
   startSimulator,
@@ -203,5 +205,147 @@ describe('Stedi simulator fault injection', () => {
     const t0 = Date.now();
     expect((await post(s, validRequest)).status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(590);
+  });
+});
+
+describe('Stedi simulator per-payer profiles', () => {
+  const to = (payer: string) => ({ ...validRequest, tradingPartnerServiceId: payer });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  async function timed(s: Simulator, body: unknown) {
+    const t0 = Date.now();
+    const res = await post(s, body);
+    const json = (await res.json()) as { errors?: { code: string }[] };
+    return { status: res.status, code: json.errors?.[0]?.code, ms: Date.now() - t0 };
+  }
+
+  it("applies a payer's latency, time-scaled, to that payer only, and accepts it though unknown", async () => {
+    const s = await start({
+      timeScale: 0.5,
+      latency: { medianMs: 10, sigma: 0, maxMs: 1_000 },
+      payers: { SLOW: { latency: { medianMs: 600, sigma: 0 } } },
+    });
+    const [slow, other] = await Promise.all([timed(s, to('SLOW')), timed(s, validRequest)]);
+    expect(slow.status).toBe(200);
+    expect(slow.ms).toBeGreaterThanOrEqual(290);
+    expect(slow.ms).toBeLessThan(550);
+    expect(other.ms).toBeLessThan(150);
+  });
+
+  it('caps a payer latency at its own maxMs, else at the global bound', async () => {
+    const s = await start({
+      latency: { medianMs: 5, sigma: 0, maxMs: 300 },
+      payers: {
+        OWNCAP: { latency: { medianMs: 5_000, sigma: 0, maxMs: 100 } },
+        GLOBALCAP: { latency: { medianMs: 5_000, sigma: 0 } },
+      },
+    });
+    const [own, global] = await Promise.all([timed(s, to('OWNCAP')), timed(s, to('GLOBALCAP'))]);
+    expect(own.ms).toBeGreaterThanOrEqual(95);
+    expect(own.ms).toBeLessThan(250);
+    expect(global.ms).toBeGreaterThanOrEqual(295);
+  });
+
+  it('answers AAA 42 after afterMs during an outage, holding the slot meanwhile', async () => {
+    const s = await start({
+      concurrency: 1,
+      payers: { DOWN: { outage: { aaa: '42', afterMs: 400 } } },
+    });
+    const down = timed(s, to('DOWN'));
+    await sleep(150);
+    expect((await post(s, validRequest)).status).toBe(429);
+    const during = s.stats().byPayer.DOWN;
+    expect(during).toMatchObject({ started: 1, finished: 0, inFlight: 1, maxInFlight: 1 });
+    expect(during?.busySlotMs).toBeGreaterThanOrEqual(140);
+    const answer = await down;
+    expect(answer).toMatchObject({ status: 200, code: '42' });
+    expect(answer.ms).toBeGreaterThanOrEqual(395);
+    expect((await post(s, validRequest)).status).toBe(200);
+  });
+
+  it('answers an HTTP status instead when the outage sets one, time-scaled', async () => {
+    const s = await start({
+      timeScale: 2,
+      payers: { DOWN: { outage: { status: 503, afterMs: 100 } } },
+    });
+    const answer = await timed(s, to('DOWN'));
+    expect(answer.status).toBe(503);
+    expect(answer.ms).toBeGreaterThanOrEqual(195);
+    expect(s.stats().byPayer.DOWN?.outcomes).toEqual({ '503': 1 });
+  });
+
+  it('answers normally before and after the outage window', async () => {
+    const s = await start({
+      payers: { DOWN: { outage: { aaa: '80', afterMs: 20, fromMs: 300, untilMs: 700 } } },
+    });
+    const t0 = Date.now();
+    expect((await timed(s, to('DOWN'))).code).not.toBe('80');
+    await sleep(450 - (Date.now() - t0));
+    expect(await timed(s, to('DOWN'))).toMatchObject({ status: 200, code: '80' });
+    await sleep(850 - (Date.now() - t0));
+    const after = await timed(s, to('DOWN'));
+    expect(after.status).toBe(200);
+    expect(after.code).not.toBe('80');
+    expect(after.ms).toBeLessThan(100);
+  });
+
+  it('counts started, finished, busy slot-time and outcomes per payer, over HTTP too, and resets', async () => {
+    const s = await start({
+      concurrency: 4,
+      payers: { SLOW: { latency: { medianMs: 200, sigma: 0 } } },
+    });
+    s.resetStats();
+    await Promise.all([post(s, to('SLOW')), post(s, to('SLOW')), post(s, validRequest)]);
+    const stats = (await (await fetch(`${s.url}/__stats`)).json()) as ReturnType<
+      Simulator['stats']
+    >;
+    const slow = stats.byPayer.SLOW;
+    expect(slow).toMatchObject({ started: 2, finished: 2, inFlight: 0, maxInFlight: 2 });
+    expect(slow?.busySlotMs).toBeGreaterThanOrEqual(390);
+    expect(slow?.busySlotMs).toBeLessThan(600);
+    expect(Object.values(slow?.outcomes ?? {}).reduce((a, b) => a + b, 0)).toBe(2);
+    expect(stats.byPayer['87726']).toMatchObject({ started: 1, finished: 1, maxInFlight: 1 });
+    expect(stats.byPayer['87726']?.busySlotMs).toBeLessThan(100);
+    expect(stats.busySlotMs).toBeGreaterThanOrEqual(slow?.busySlotMs ?? 0);
+    s.resetStats();
+    expect(s.stats().byPayer).toEqual({});
+  });
+});
+
+describe('SIMULATOR_PAYER_PROFILES', () => {
+  it('reads the documented form', () => {
+    const { options } = loadSimulatorEnv({
+      SIMULATOR_PAYER_PROFILES:
+        'SLOWPAYER=latency:8000/0.3, DOWNPAYER=outage:aaa42/6000/0-30000,BOTH=latency:100/0/500+outage:503/2000/5000-',
+    });
+    expect(options.payers).toEqual({
+      SLOWPAYER: { latency: { medianMs: 8000, sigma: 0.3 } },
+      DOWNPAYER: { outage: { aaa: '42', afterMs: 6000, fromMs: 0, untilMs: 30000 } },
+      BOTH: {
+        latency: { medianMs: 100, sigma: 0, maxMs: 500 },
+        outage: { status: 503, afterMs: 2000, fromMs: 5000 },
+      },
+    });
+    expect(loadSimulatorEnv({}).options.payers).toEqual({});
+  });
+
+  it.each([
+    'X=latency:abc/1',
+    'X=latency:100',
+    'X=outage:aaa43/100',
+    'X=outage:aaa42/100/500-200',
+    'X=slow:100',
+    'latency:100/1',
+    'X=latency:1/1,X=outage:503/1',
+  ])('refuses %s, naming the variable and the entry', (spec) => {
+    const bad = spec.split(',').at(-1) ?? spec;
+    let error: unknown;
+    try {
+      loadSimulatorEnv({ SIMULATOR_PAYER_PROFILES: spec });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('SIMULATOR_PAYER_PROFILES');
+    expect((error as ConfigError).message).toContain(`"${bad}"`);
   });
 });
