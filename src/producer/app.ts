@@ -8,6 +8,9 @@ import type { Redis } from 'ioredis';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Logger } from '../shared/logger.js';
 import type { SemaphoreStatus } from '../shared/semaphore/index.js';
+import type { EffectiveLimits } from '../shared/scheduling/limits.js';
+import type { LimitsStore } from '../shared/scheduling/limits-store.js';
+import type { SchedulingStateView } from '../shared/scheduling/state-view.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { BOARD_PATH, bullBoard, type BoardUser } from './bull-board.js';
 import { CheckSubmitter } from './check-submitter.js';
@@ -19,6 +22,7 @@ import { ModeStore } from './operating-mode.js';
 import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
 import { openApiDocument } from './openapi.js';
 import { eligibilityRoutes } from './routes/eligibility.js';
+import { limitsRoutes } from './routes/limits.js';
 import { operationsRoutes } from './routes/operations.js';
 import { RateLimiter } from './rate-limiter.js';
 import { failureReply, securityHeaders, sendReply } from './reply.js';
@@ -36,6 +40,13 @@ export interface ProducerAppDeps {
   readonly semaphoreStatus: () => Promise<SemaphoreStatus>;
   readonly dynamoReady: () => Promise<void>;
   readonly queuePrefix: string;
+  /** Scheduling limits in force here: configuration plus the overrides last polled from Redis. */
+  readonly currentLimits: () => EffectiveLimits;
+  readonly limitsStore: LimitsStore;
+  /** Polls the overrides at once (after a write through this producer). */
+  readonly refreshLimits: () => Promise<void>;
+  /** Payers and tenants with recent work, across all workers. */
+  readonly schedulingState: () => Promise<SchedulingStateView>;
   /** Redact job data and results in Bull Board; off only in the test that proves the leak test works. */
   readonly redactBoard: boolean;
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
@@ -78,7 +89,18 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
       mode,
       metrics: deps.metrics,
       semaphoreStatus: deps.semaphoreStatus,
+      schedulingState: deps.schedulingState,
       dynamoReady: deps.dynamoReady,
+      logger: deps.logger,
+    }),
+  );
+  app.use(
+    limitsRoutes({
+      keys: deps.keys,
+      store: deps.limitsStore,
+      currentLimits: deps.currentLimits,
+      refreshLimits: deps.refreshLimits,
+      schedulingState: deps.schedulingState,
       logger: deps.logger,
     }),
   );

@@ -7,15 +7,20 @@ import {
   submitBatchSchema,
   submitCheckSchema,
 } from './api-schemas.js';
+import { concurrencySchema, limitsViewSchema } from './limits-schemas.js';
+import { limitOverridesSchema } from '../shared/scheduling/limits.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const json = (ref: string) => ({
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
-const errors = {
-  '400': { description: 'Invalid input; `issues` names each field', ...json('Error') },
+const authErrors = {
   '401': { description: 'Missing or unknown API key', ...json('Error') },
   '403': { description: 'The key lacks the needed scope', ...json('Error') },
+};
+const errors = {
+  '400': { description: 'Invalid input; `issues` names each field', ...json('Error') },
+  ...authErrors,
 };
 
 let built: Record<string, unknown> | undefined;
@@ -41,6 +46,9 @@ function buildDocument(): Record<string, unknown> {
         SubmitBatch: schema(submitBatchSchema),
         Check: schema(checkViewSchema),
         Mode: schema(modeSchema),
+        LimitOverrides: schema(limitOverridesSchema),
+        Limits: schema(limitsViewSchema),
+        Concurrency: schema(concurrencySchema),
         Error: schema(errorSchema),
       },
     },
@@ -100,8 +108,37 @@ function buildDocument(): Record<string, unknown> {
       },
       '/v1/concurrency': {
         get: {
-          summary: 'Semaphore holders by pool (scope read)',
-          responses: { '200': { description: 'Holders' } },
+          summary:
+            'Semaphore holders by pool, and checks in flight by payer and tenant (scope read)',
+          responses: {
+            '200': { description: 'Holders and checks in flight', ...json('Concurrency') },
+            ...authErrors,
+          },
+        },
+      },
+      '/v1/limits': {
+        get: {
+          summary:
+            'Scheduling limits: overrides, limits in force, payer and tenant state (scope read)',
+          responses: { '200': { description: 'Limits', ...json('Limits') }, ...authErrors },
+        },
+      },
+      '/admin/limits': {
+        put: {
+          summary:
+            'Replace the run-time limit overrides; absent fields keep the configured value (scope admin)',
+          requestBody: { required: true, ...json('LimitOverrides') },
+          responses: {
+            '200': { description: 'Stored and in force on this producer', ...json('Limits') },
+            '400': {
+              description:
+                'Invalid overrides, or `lending.floor` above STEDI_REALTIME_RESERVED; `issues` names each field',
+              ...json('Error'),
+            },
+            ...authErrors,
+            '413': { description: 'Body too large', ...json('Error') },
+            '415': { description: 'Not application/json', ...json('Error') },
+          },
         },
       },
       '/admin/mode': {

@@ -1,6 +1,7 @@
 /** Starts the producer: connections, queues, the app, and the HTTP server. */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { cipherFromConfig, type Config } from '../shared/config.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
@@ -11,8 +12,11 @@ import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
 import { DynamoSemaphoreStore, inspectSemaphore } from '../shared/semaphore/index.js';
 import { inspectParamsFromConfig } from '../shared/semaphore/from-config.js';
+import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
+import { LimitsStore } from '../shared/scheduling/limits-store.js';
+import { readSchedulingState } from '../shared/scheduling/read-state.js';
 import { createProducerApp } from './app.js';
-import { parseApiKeys } from './auth/api-keys.js';
+import { parseApiKeys, tenantDefaultsOf } from './auth/api-keys.js';
 import { parseBoardUsers } from './bull-board.js';
 import { createProducerMetrics } from './metrics.js';
 import { OnDemandQueueEvents } from './on-demand-queue-events.js';
@@ -42,6 +46,9 @@ export async function startProducer(
   const cipher = overrides.cipher ?? cipherFromConfig(config);
   const keys = parseApiKeys(config.API_KEYS ?? devCredentials.apiKeys);
   const boardUsers = parseBoardUsers(config.BULL_BOARD_USERS ?? devCredentials.boardUsers);
+  // Before any connection opens, so a bad PAYER_CAP fails fast and leaks nothing.
+  const configured = configuredLimits(config, tenantDefaultsOf(keys));
+  let limits: EffectiveLimits = configured;
   const redis = createRedis(config.REDIS_URL, { name: 'eq-producer' });
   const queues = CheckQueues.fromConfig(redis, config, cipher);
   const events = new OnDemandQueueEvents(redis, config.QUEUE_PREFIX, logger);
@@ -50,6 +57,17 @@ export async function startProducer(
     region: config.AWS_REGION,
   });
   const store = new DynamoSemaphoreStore(dynamo, config.SEMAPHORE_TABLE);
+  const limitsStore = new LimitsStore(redis, config.QUEUE_PREFIX);
+  const limitsWatch = limitsStore.watch(
+    configured,
+    config.LIMITS_REFRESH_MS,
+    (next) => {
+      limits = next;
+    },
+    (err) => logger.error({ err: err.message }, 'reading the run-time limits failed'),
+  );
+  // Answer with the stored overrides from the first request on, but never hold startup on Redis.
+  await Promise.race([limitsWatch.ready(), delay(2_000, undefined, { ref: false })]);
   const app = createProducerApp({
     keys,
     boardUsers,
@@ -64,6 +82,10 @@ export async function startProducer(
     dynamoReady: async () => {
       await dynamo.send(new DescribeTableCommand({ TableName: config.SEMAPHORE_TABLE }));
     },
+    currentLimits: () => limits,
+    limitsStore,
+    refreshLimits: () => limitsWatch.pollNow(),
+    schedulingState: () => readSchedulingState(redis, config.QUEUE_PREFIX, limits),
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     limits: {
       bodyBytes: config.BODY_LIMIT_BYTES,
@@ -86,7 +108,7 @@ export async function startProducer(
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([events.close(), queues.close()]);
+      await Promise.allSettled([events.close(), queues.close(), limitsWatch.close()]);
       await redis.quit().catch(() => undefined);
       dynamo.destroy();
     },

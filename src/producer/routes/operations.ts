@@ -1,4 +1,4 @@
-/** Health, readiness, metrics, the operator mode and the semaphore view. */
+/** Health, readiness, metrics, the operator mode, and the semaphore and scheduler views. */
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { modeSchema } from '../api-schemas.js';
@@ -8,6 +8,7 @@ import type { ModeStore } from '../operating-mode.js';
 import type { ProducerMetrics } from '../metrics.js';
 import { toIssues } from '../validation.js';
 import type { SemaphoreStatus } from '../../shared/semaphore/index.js';
+import type { SchedulingStateView } from '../../shared/scheduling/state-view.js';
 import type { Logger } from '../../shared/logger.js';
 
 /** What the operations routes need. */
@@ -17,6 +18,7 @@ export interface OperationsDeps {
   readonly mode: ModeStore;
   readonly metrics: ProducerMetrics;
   readonly semaphoreStatus: () => Promise<SemaphoreStatus>;
+  readonly schedulingState: () => Promise<SchedulingStateView>;
   /** Resolves when DynamoDB answers. */
   readonly dynamoReady: () => Promise<void>;
   readonly logger: Logger;
@@ -40,7 +42,12 @@ export function operationsRoutes(deps: OperationsDeps): Router {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.scrape());
   });
   router.get('/v1/concurrency', requireScope(deps.keys, 'read'), async (_req, res) => {
-    res.json(await deps.semaphoreStatus());
+    const [semaphore, state] = await Promise.all([deps.semaphoreStatus(), deps.schedulingState()]);
+    res.json({
+      ...semaphore,
+      byPayer: Object.fromEntries(state.payers.map((p) => [p.payer, p.inFlight])),
+      byTenant: Object.fromEntries(state.tenants.map((t) => [t.tenant, t.inFlight])),
+    });
   });
   const admin = requireScope(deps.keys, 'admin');
   router.get('/admin/mode', admin, async (_req, res) => {
