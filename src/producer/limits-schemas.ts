@@ -93,6 +93,7 @@ export const concurrencySchema = z.object({
   name: z.string(),
   capacity: z.number().int(),
   realtimeReserved: z.number().int(),
+  realtimeFloor: z.number().int(),
   holders: z.array(holderSchema),
   heldByPool: z.object({ realtime: z.number().int(), batch: z.number().int() }),
   free: z.number().int(),

@@ -7,6 +7,8 @@ import { cipherFromConfig, prioritySettings, type Config } from './config.js';
 import { jobOptions, queueNames, type Priority, type PriorityJobSettings } from './queues.js';
 import type { EligibilityRequest } from './schemas/eligibility-request.js';
 import type { ValueCipher } from './crypto/data-cipher.js';
+import { fairPriorities } from './scheduling/fair-queue.js';
+import { SchedulerKeys } from './scheduling/keys.js';
 
 const idPrefix: Readonly<Record<Priority, string>> = { realtime: 'rt_', batch: 'bt_' };
 
@@ -21,9 +23,12 @@ export type CheckJob = Job<CheckJobData, CheckJobResult>;
 /** Both queues, with each priority's retry and retention settings. */
 export class CheckQueues {
   readonly queues: Readonly<Record<Priority, Queue<CheckJobData, CheckJobResult>>>;
+  /** A tenant's share of batch capacity (weight); the producer sets it from the limits in force. */
+  tenantWeight: (tenant: string) => number = () => 1;
+  private readonly fairKeys: { readonly tags: string; readonly prioritized: string };
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     prefix: string,
     private readonly settings: Readonly<Record<Priority, PriorityJobSettings>>,
     /** Seals each request before it reaches Redis. */
@@ -32,6 +37,10 @@ export class CheckQueues {
     this.queues = {
       realtime: new Queue(queueNames.realtime, { connection, prefix }),
       batch: new Queue(queueNames.batch, { connection, prefix }),
+    };
+    this.fairKeys = {
+      tags: new SchedulerKeys(prefix).vtime,
+      prioritized: `${prefix}:${queueNames.batch}:prioritized`,
     };
   }
 
@@ -51,9 +60,11 @@ export class CheckQueues {
     extra: { jobId?: string; submittedBy?: string } = {},
   ): Promise<CheckJob> {
     const data = this.jobData(priority, request, Date.now(), extra.submittedBy);
+    const [fair] = priority === 'batch' ? await this.batchPriorities(extra.submittedBy, 1) : [];
     return this.queues[priority].add('check', data, {
       ...jobOptions(this.settings[priority]),
       jobId: extra.jobId ?? newCheckId(priority),
+      ...(fair !== undefined ? { priority: fair } : {}),
     });
   }
 
@@ -65,13 +76,25 @@ export class CheckQueues {
   ): Promise<CheckJob[]> {
     const submittedAt = Date.now();
     const opts = jobOptions(this.settings[priority]);
+    const fair =
+      priority === 'batch' ? await this.batchPriorities(submittedBy, requests.length) : [];
     return this.queues[priority].addBulk(
-      requests.map((request) => ({
+      requests.map((request, i) => ({
         name: 'check',
         data: this.jobData(priority, request, submittedAt, submittedBy),
-        opts: { ...opts, jobId: newCheckId(priority) },
+        opts: {
+          ...opts,
+          jobId: newCheckId(priority),
+          ...(fair[i] !== undefined ? { priority: fair[i] } : {}),
+        },
       })),
     );
+  }
+
+  /** Fair-queue priorities of `count` batch checks of one tenant (each API key is a tenant). */
+  private batchPriorities(tenant: string | undefined, count: number): Promise<number[]> {
+    const name = tenant ?? 'anonymous';
+    return fairPriorities(this.connection, this.fairKeys, name, count, this.tenantWeight(name));
   }
 
   /** Finds a check by id (the id's prefix names its queue). */

@@ -11,7 +11,13 @@ export interface WorkerMetrics {
   readonly leaseRenewals: Counter;
   readonly leasesLost: Counter;
   readonly throttled: Counter;
-  readonly circuitOpen: Gauge;
+  readonly parked: Counter<'reason'>;
+  readonly payerInFlight: Gauge<'payer'>;
+  readonly payerEarned: Gauge<'payer'>;
+  readonly payerBreakerOpen: Gauge<'payer'>;
+  readonly payerWaiting: Gauge<'payer'>;
+  readonly tenantInFlight: Gauge<'tenant'>;
+  readonly realtimeHeadroom: Gauge;
   readonly dynamoRequests: Gauge;
 }
 
@@ -63,9 +69,45 @@ export function createWorkerMetrics(): WorkerMetrics {
       help: 'Stedi 429 answers: non-zero means STEDI_CONCURRENCY exceeds the real allocation',
       registers: r,
     }),
-    circuitOpen: new Gauge({
-      name: 'eq_batch_circuit_open',
-      help: '1 while batch work is paused after upstream failures',
+    parked: new Counter({
+      name: 'eq_checks_parked_total',
+      help: 'Checks sent back to wait without spending an attempt, by reason (breaker, limits)',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    payerInFlight: new Gauge({
+      name: 'eq_payer_in_flight',
+      help: 'Checks of each payer holding or about to hold a slot, across all workers',
+      labelNames: ['payer'],
+      registers: r,
+    }),
+    payerEarned: new Gauge({
+      name: 'eq_payer_earned_concurrency',
+      help: 'Concurrency each payer has earned with healthy answers',
+      labelNames: ['payer'],
+      registers: r,
+    }),
+    payerBreakerOpen: new Gauge({
+      name: 'eq_payer_breaker_open',
+      help: '1 while the payer breaker is open (its batch checks wait)',
+      labelNames: ['payer'],
+      registers: r,
+    }),
+    payerWaiting: new Gauge({
+      name: 'eq_payer_checks_waiting',
+      help: 'Checks of each payer waiting for a slot in this worker',
+      labelNames: ['payer'],
+      registers: r,
+    }),
+    tenantInFlight: new Gauge({
+      name: 'eq_tenant_in_flight',
+      help: 'Checks of each tenant (API key) holding or about to hold a slot, across all workers',
+      labelNames: ['tenant'],
+      registers: r,
+    }),
+    realtimeHeadroom: new Gauge({
+      name: 'eq_realtime_headroom_slots',
+      help: 'Idle slots the lending policy keeps for realtime now',
       registers: r,
     }),
     dynamoRequests: new Gauge({

@@ -1,7 +1,10 @@
 /**
  * One eligibility check: take a semaphore slot of the check's pool (recording the call start in
- * the same write), call Stedi, give the slot back, then turn Stedi's answer into the job's fate.
- * Waiting for a slot, a 429, a shutdown or a store outage never uses up an attempt.
+ * the same write) once its payer and tenant may start, call Stedi, give the slot back, tell the
+ * scheduler what the answer says about the payer, then turn the answer into the job's fate.
+ * Waiting for a slot, a capped or paused payer, a 429, a shutdown or a store outage never uses up
+ * an attempt: a check that cannot start soon is parked (delayed), so it never holds up the checks
+ * of other payers behind it.
  */
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
@@ -13,8 +16,9 @@ import type { Priority } from '../shared/queues.js';
 import { eligibilityRequestSchema } from '../shared/schemas/eligibility-request.js';
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
-import type { CircuitBreaker } from './circuit-breaker.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { CheckAdmission, CheckKeys, KeyScheduler } from './scheduling/key-scheduler.js';
+import type { PayerSignal } from './scheduling/payer-health.js';
 import { classifyReply, type CallOutcome } from './stedi/classify-reply.js';
 import type { StediClient } from './stedi/stedi-client.js';
 import { StediTransportError } from './stedi/stedi-transport-error.js';
@@ -24,7 +28,15 @@ import { RetryableCheckError } from './retryable-check-error.js';
 export interface CheckProcessorDeps {
   readonly semaphore: Semaphore;
   readonly stedi: StediClient;
-  readonly breaker: CircuitBreaker;
+  readonly scheduler: KeyScheduler;
+  /** What a realtime check to a payer whose breaker is open gets. */
+  readonly payerOpenRealtime: 'fail' | 'call';
+  /** An answer slower than this (ms) counts against its payer's earned concurrency. */
+  readonly slowCallMs: number;
+  /** A batch check that may not start for this long (ms) is parked. @defaultValue 1000 */
+  readonly parkAfterMs?: number;
+  /** Reports each call's duration (the lending policy's mean call time). */
+  readonly onCallTime?: (ms: number) => void;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   /** Aborts slot waits when the worker shuts down. */
@@ -60,53 +72,120 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
       throw new UnrecoverableError(`invalid eligibility request in job data (fields: ${fields})`);
     }
-    if (priority === 'batch' && deps.breaker.state === 'open') {
-      await job.moveToDelayed(now() + deps.breaker.remainingMs(), token);
-      throw new DelayedError();
-    }
-
-    const lease = await takeSlot(job, token, priority, deps, log);
-    const callStartedAt = now();
-    let outcome: CallOutcome;
-    try {
-      outcome = await callStedi(deps.stedi, parsed.data);
-    } finally {
-      await lease.release();
-      deps.metrics.slotsHeld.dec({ pool: priority });
-    }
-    const callMs = now() - callStartedAt;
-    deps.metrics.callSeconds.observe({ pool: priority }, callMs / 1000);
-    deps.metrics.calls.inc({ outcome: outcome.kind, pool: priority });
-
-    switch (outcome.kind) {
-      case 'answer':
-        deps.breaker.success();
-        log.info({ callMs, aaaCodes: outcome.aaaCodes }, 'check answered');
-        return {
-          response: deps.cipher.seal(outcome.body),
-          aaaCodes: outcome.aaaCodes,
-          callStartedAt,
-          callMs,
-        };
-      case 'throttled': {
-        deps.metrics.throttled.inc();
-        log.warn(
-          'Stedi answered 429: STEDI_CONCURRENCY is above the real allocation; check goes back to wait',
-        );
-        const base = outcome.retryAfterMs ?? deps.throttleRetryMs;
-        await job.moveToDelayed(now() + base * (0.5 + Math.random()), token);
-        throw new DelayedError();
+    const keys: CheckKeys = {
+      payer: parsed.data.tradingPartnerServiceId,
+      tenant: job.data.submittedBy ?? 'anonymous',
+      npi: parsed.data.provider.npi,
+      pool: priority,
+    };
+    if (priority === 'realtime') deps.scheduler.noteRealtimeArrival();
+    const breaker = deps.scheduler.breaker(keys.payer);
+    if (breaker.state === 'open') {
+      if (priority === 'batch') {
+        // Wait out the cool-down without spending an attempt; one probe goes first after it.
+        await park(job, token, deps, 'breaker-open', keys.payer, breaker.remainingMs);
       }
-      case 'retryable':
-        deps.breaker.failure();
-        log.warn({ reason: outcome.reason, callMs }, 'check will be retried');
-        throw new RetryableCheckError(outcome.reason);
-      case 'rejected':
-        if (outcome.alert) log.error({ reason: outcome.reason }, 'Stedi refused our credentials');
-        else log.warn({ reason: outcome.reason }, 'check rejected by Stedi');
-        throw new UnrecoverableError(outcome.reason);
+      if (deps.payerOpenRealtime === 'fail') {
+        deps.metrics.parked.inc({ reason: 'payer-unavailable' });
+        throw new UnrecoverableError(
+          `payer unavailable: payer ${keys.payer} failed repeatedly (AAA 42/80, 5xx or timeouts); ` +
+            `its checks resume in about ${Math.ceil(breaker.remainingMs / 1000)} s`,
+        );
+      }
+    }
+
+    const admission = deps.scheduler.admission(keys);
+    try {
+      const lease = await takeSlot(job, token, priority, deps, log, admission);
+      if (!(await admission.started().catch(() => false))) {
+        // Another worker probes this payer (or Redis refused): wait without spending an attempt.
+        await lease.release();
+        deps.metrics.slotsHeld.dec({ pool: priority });
+        await park(job, token, deps, 'breaker-probe', keys.payer, 1_000);
+      }
+      const callStartedAt = now();
+      let outcome: CallOutcome;
+      try {
+        outcome = await callStedi(deps.stedi, parsed.data);
+      } finally {
+        await lease.release();
+        deps.metrics.slotsHeld.dec({ pool: priority });
+      }
+      const callMs = now() - callStartedAt;
+      deps.onCallTime?.(callMs);
+      deps.metrics.callSeconds.observe({ pool: priority }, callMs / 1000);
+      deps.metrics.calls.inc({ outcome: outcome.kind, pool: priority });
+      await admission.finished(payerSignal(outcome, callMs, deps.slowCallMs));
+      return await settle(job, token, outcome, callStartedAt, callMs, deps, log);
+    } finally {
+      void admission.release();
     }
   };
+}
+
+/** What an outcome says about its payer's health (nothing for account-wide or request faults). */
+function payerSignal(
+  outcome: CallOutcome,
+  callMs: number,
+  slowCallMs: number,
+): PayerSignal | undefined {
+  if (outcome.kind === 'retryable') return 'failure';
+  if (outcome.kind === 'answer') return callMs > slowCallMs ? 'slow' : 'ok';
+  return undefined;
+}
+
+/** Moves the check back to wait `delayMs` (jittered) without spending an attempt. */
+async function park(
+  job: Job<CheckJobData, CheckJobResult>,
+  token: string | undefined,
+  deps: CheckProcessorDeps,
+  reason: string,
+  payer: string,
+  delayMs: number,
+): Promise<never> {
+  deps.metrics.parked.inc({ reason });
+  deps.logger.debug({ jobId: job.id, reason, payer }, 'check parked');
+  await job.moveToDelayed(Date.now() + delayMs + Math.random() * 500, token);
+  throw new DelayedError();
+}
+
+/** Turns the call's outcome into the job's result or failure. */
+async function settle(
+  job: Job<CheckJobData, CheckJobResult>,
+  token: string | undefined,
+  outcome: CallOutcome,
+  callStartedAt: number,
+  callMs: number,
+  deps: CheckProcessorDeps,
+  log: Logger,
+): Promise<CheckJobResult> {
+  const now = deps.now ?? Date.now;
+  switch (outcome.kind) {
+    case 'answer':
+      log.info({ callMs, aaaCodes: outcome.aaaCodes }, 'check answered');
+      return {
+        response: deps.cipher.seal(outcome.body),
+        aaaCodes: outcome.aaaCodes,
+        callStartedAt,
+        callMs,
+      };
+    case 'throttled': {
+      deps.metrics.throttled.inc();
+      log.warn(
+        'Stedi answered 429: STEDI_CONCURRENCY is above the real allocation; check goes back to wait',
+      );
+      const base = outcome.retryAfterMs ?? deps.throttleRetryMs;
+      await job.moveToDelayed(now() + base * (0.5 + Math.random()), token);
+      throw new DelayedError();
+    }
+    case 'retryable':
+      log.warn({ reason: outcome.reason, callMs }, 'check will be retried');
+      throw new RetryableCheckError(outcome.reason);
+    case 'rejected':
+      if (outcome.alert) log.error({ reason: outcome.reason }, 'Stedi refused our credentials');
+      else log.warn({ reason: outcome.reason }, 'check rejected by Stedi');
+      throw new UnrecoverableError(outcome.reason);
+  }
 }
 
 async function takeSlot(
@@ -115,11 +194,48 @@ async function takeSlot(
   pool: Priority,
   deps: CheckProcessorDeps,
   log: Logger,
+  admission: CheckAdmission,
 ): Promise<SlotLease> {
   let lease: SlotLease;
+  // A check its payer or tenant holds back for a while is parked, so it does not keep this
+  // worker's lane from checks of other payers behind it in the queue.
+  const parkAfterMs = deps.parkAfterMs ?? 1_000;
+  const parking = new AbortController();
+  let heldBackSince: number | undefined;
+  const watch = setInterval(
+    () => {
+      const t = Date.now();
+      if (deps.scheduler.breaker(admission.keys.payer).state === 'open' && pool === 'batch') {
+        parking.abort();
+        return;
+      }
+      if (admission.mayStart()) heldBackSince = undefined;
+      else if ((heldBackSince ??= t) + parkAfterMs <= t) parking.abort();
+    },
+    Math.max(20, Math.min(250, parkAfterMs / 4)),
+  );
+  watch.unref();
+  admission.setWaiting(true);
   try {
-    lease = await deps.semaphore.acquire({ pool, signal: deps.shutdown, markCallStart: true });
+    lease = await deps.semaphore.acquire({
+      pool,
+      signal: AbortSignal.any([deps.shutdown, parking.signal]),
+      markCallStart: true,
+      admission,
+    });
   } catch (err) {
+    if (err instanceof AcquireAbortedError && parking.signal.aborted && !deps.shutdown.aborted) {
+      const view = deps.scheduler.breaker(admission.keys.payer);
+      const open = view.state === 'open';
+      await park(
+        job,
+        token,
+        deps,
+        open ? 'breaker-open' : 'payer-or-tenant-limit',
+        admission.keys.payer,
+        open ? view.remainingMs : parkAfterMs,
+      );
+    }
     if (err instanceof AcquireAbortedError) {
       // Shutting down before the call: the check goes back to wait for another worker.
       await job.moveToWait(token);
@@ -137,6 +253,9 @@ async function takeSlot(
       throw new DelayedError();
     }
     throw err;
+  } finally {
+    clearInterval(watch);
+    admission.setWaiting(false);
   }
   // The acquire recorded the call start (with the claim, or on hand-over): the call may begin.
   deps.metrics.slotsHeld.inc({ pool });

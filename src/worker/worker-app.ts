@@ -20,8 +20,11 @@ import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
 import { queueNames, type Priority } from '../shared/queues.js';
 import { semaphoreFromConfig, type ConfiguredSemaphore } from '../shared/semaphore/from-config.js';
-import { CircuitBreaker } from './circuit-breaker.js';
+import { LimitsStore } from '../shared/scheduling/limits-store.js';
+import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { realtimeHeadroom } from './scheduling/headroom-policy.js';
+import { KeyScheduler } from './scheduling/key-scheduler.js';
 import { checkProcessor } from './process-check.js';
 import { HttpStediClient } from './stedi/http-stedi-client.js';
 import type { StediClient } from './stedi/stedi-client.js';
@@ -54,43 +57,57 @@ export async function startWorkerApp(
   wireSemaphoreMetrics(sem, metrics, logger);
 
   const workers: Partial<Record<Priority, Worker<CheckJobData, CheckJobResult>>> = {};
-  let resumeTimer: NodeJS.Timeout | undefined;
-  const breaker = new CircuitBreaker({
-    threshold: config.CIRCUIT_FAILURE_THRESHOLD,
-    cooldownMs: config.CIRCUIT_COOLDOWN_MS,
-    onChange: (state) => {
-      metrics.circuitOpen.set(state === 'open' ? 1 : 0);
-      const batch = workers.batch;
-      if (!batch) return;
-      if (state === 'open') {
-        logger.warn(
-          { cooldownMs: config.CIRCUIT_COOLDOWN_MS },
-          'upstream failing: batch checks paused',
-        );
-        void batch.pause(true);
-        clearTimeout(resumeTimer);
-        resumeTimer = setTimeout(() => {
-          logger.info('batch checks resumed on trial');
-          void batch.resume();
-        }, config.CIRCUIT_COOLDOWN_MS);
-        resumeTimer.unref();
-      }
+  const L = config.STEDI_CONCURRENCY;
+  const limitsStore = new LimitsStore(connection, config.QUEUE_PREFIX);
+  let limits: EffectiveLimits = configuredLimits(config);
+  const calls = new CallTimeAverage();
+  const scheduler = new KeyScheduler({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    limits: () => limits,
+    rules: {
+      initialConcurrency: Math.min(L, config.PAYER_INITIAL_CONCURRENCY),
+      maxConcurrency: L,
+      failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD,
+      cooldownMs: config.CIRCUIT_COOLDOWN_MS,
     },
+    tokenTtlMs: config.STEDI_TIMEOUT_MS + 5_000,
+    onChange: () => {
+      applyLending(sem, scheduler, limits, calls.mean(), metrics);
+      sem.semaphore.recheck();
+    },
+    onError: (err) => logger.error({ err: err.message }, 'scheduler state unavailable'),
   });
+  const limitsWatch = limitsStore.watch(
+    limits,
+    config.LIMITS_REFRESH_MS,
+    (next) => {
+      limits = next;
+      sem.semaphore.setRealtimeReserved(next.lending.floor);
+      logger.info({ lending: next.lending }, 'limits in force');
+      sem.semaphore.recheck();
+    },
+    (err) => logger.error({ err: err.message }, 'reading limits failed; keeping the last ones'),
+  );
+  await limitsWatch.ready();
+  scheduler.start();
   const deps = {
     semaphore: sem.semaphore,
     stedi: client,
-    breaker,
+    scheduler,
+    payerOpenRealtime: config.PAYER_OPEN_REALTIME,
+    slowCallMs: config.PAYER_SLOW_CALL_MS,
+    onCallTime: (ms: number) => calls.add(ms),
     metrics,
     logger,
     shutdown: shutdown.signal,
     throttleRetryMs: config.THROTTLE_RETRY_MS,
     cipher,
   };
-  const L = config.STEDI_CONCURRENCY;
+  // Batch may borrow every slot but the floor, so each process can fill the allocation alone.
   const concurrency: Record<Priority, number> = {
     realtime: config.WORKER_REALTIME_CONCURRENCY || L,
-    batch: config.WORKER_BATCH_CONCURRENCY || L - config.STEDI_REALTIME_RESERVED,
+    batch: config.WORKER_BATCH_CONCURRENCY || L,
   };
   for (const priority of ['realtime', 'batch'] as const) {
     const worker = new Worker<CheckJobData, CheckJobResult>(
@@ -131,7 +148,6 @@ export async function startWorkerApp(
     metricsUrl,
     stop: () =>
       (stopping ??= (async () => {
-        clearTimeout(resumeTimer);
         shutdown.abort(new Error('worker shutting down'));
         const timeoutMs = config.WORKER_SHUTDOWN_TIMEOUT_MS || config.STEDI_TIMEOUT_MS + 5_000;
         const closing = Promise.all(Object.values(workers).map((w) => w.close()));
@@ -141,12 +157,48 @@ export async function startWorkerApp(
         ]);
         if (timedOut)
           logger.warn({ timeoutMs }, 'shutdown timeout: calls still running are abandoned');
+        await Promise.allSettled([limitsWatch.close(), scheduler.close()]);
         await sem.close();
         metricsServer?.close();
         await Promise.allSettled([connection.quit(), subscriber.quit()]);
         logger.info('worker stopped');
       })()),
   };
+}
+
+/** Mean call time over recent calls (exponentially weighted), for the lending policy. */
+class CallTimeAverage {
+  private value: number | undefined;
+
+  add(ms: number): void {
+    this.value = this.value === undefined ? ms : this.value * 0.95 + ms * 0.05;
+  }
+
+  /** The mean, or 1 s before any call has finished. */
+  mean(): number {
+    return this.value ?? 1_000;
+  }
+}
+
+/** Sets the semaphore's headroom from recent realtime arrivals and call times. */
+function applyLending(
+  sem: ConfiguredSemaphore,
+  scheduler: KeyScheduler,
+  limits: EffectiveLimits,
+  meanCallMs: number,
+  metrics: WorkerMetrics,
+): void {
+  const headroom = realtimeHeadroom({
+    realtimeArrivalsPerMs: scheduler.realtimeArrivalsPerMs(),
+    meanCallMs,
+    allocation: limits.allocation,
+    floor: limits.lending.floor,
+    reserve: limits.realtimeReserved,
+    waitTargetMs: limits.lending.waitTargetMs,
+    waitPercentile: limits.lending.waitPercentile,
+  });
+  sem.semaphore.setHeadroom(headroom);
+  metrics.realtimeHeadroom.set(headroom);
 }
 
 function defaultStediClient(config: Config): StediClient {

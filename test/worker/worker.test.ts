@@ -127,9 +127,9 @@ describe('worker: allocation and priority', () => {
     expect(children.every((c) => c.exitCode === null)).toBe(true);
   });
 
-  it('starts a realtime check within milliseconds while batch saturates its pool', async () => {
+  it('starts a realtime check within milliseconds on the floor while batch saturates the rest', async () => {
     env = await workerEnv(
-      { STEDI_CONCURRENCY: '3', STEDI_REALTIME_RESERVED: '1' },
+      { STEDI_CONCURRENCY: '3', STEDI_REALTIME_RESERVED: '1', STEDI_REALTIME_FLOOR: '1' },
       { concurrency: 3, latency: { medianMs: 300, sigma: 0, maxMs: 1_000 } },
     );
     await env.startWorker();

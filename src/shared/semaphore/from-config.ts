@@ -14,6 +14,7 @@ export function inspectParamsFromConfig(config: Config): InspectParams {
     name: config.SEMAPHORE_NAME,
     capacity: config.STEDI_CONCURRENCY,
     realtimeReserved: config.STEDI_REALTIME_RESERVED,
+    realtimeFloor: config.STEDI_REALTIME_FLOOR,
     stediTimeoutMs: config.STEDI_TIMEOUT_MS,
     skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
   };
@@ -44,7 +45,8 @@ export async function semaphoreFromConfig(
     hints: new RedisHintChannel(redis.publisher, redis.subscriber),
     name: config.SEMAPHORE_NAME,
     capacity: config.STEDI_CONCURRENCY,
-    realtimeReserved: config.STEDI_REALTIME_RESERVED,
+    // The floor is the hard partition; the rest of the reserve is lent (worker headroom policy).
+    realtimeReserved: config.STEDI_REALTIME_FLOOR,
     leaseMs: config.SEMAPHORE_LEASE_MS,
     stediTimeoutMs: config.STEDI_TIMEOUT_MS,
     skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,

@@ -2,6 +2,7 @@ export {
   Semaphore,
   type SemaphoreOptions,
   type AcquireOptions,
+  type WaiterAdmission,
   type SemaphoreEvents,
 } from './semaphore.js';
 export { SlotLease } from './slot-lease.js';

@@ -25,7 +25,10 @@ export interface HolderView {
 export interface SemaphoreStatus {
   readonly name: string;
   readonly capacity: number;
+  /** Slots kept for realtime while it needs them (lent to batch otherwise). */
   readonly realtimeReserved: number;
+  /** Slots never lent to batch. */
+  readonly realtimeFloor: number;
   readonly holders: readonly HolderView[];
   readonly heldByPool: Readonly<Record<Pool, number>>;
   readonly free: number;
@@ -36,6 +39,8 @@ export interface InspectParams extends ReclaimTiming {
   readonly name: string;
   readonly capacity: number;
   readonly realtimeReserved: number;
+  /** Slots batch never claims. @defaultValue realtimeReserved */
+  readonly realtimeFloor?: number;
   readonly now?: () => number;
 }
 
@@ -46,13 +51,14 @@ export async function inspectSemaphore(
 ): Promise<SemaphoreStatus> {
   const records = await store.listSlots(params.name);
   const now = (params.now ?? Date.now)();
+  const floor = params.realtimeFloor ?? params.realtimeReserved;
   const holders: HolderView[] = [];
   for (const r of records) {
     if (r.owner === undefined) continue;
     const reclaimAt = claimableAt(r, params);
     holders.push({
       slot: r.slot,
-      slotKind: poolMayUse('batch', r.slot, params.capacity, params.realtimeReserved)
+      slotKind: poolMayUse('batch', r.slot, params.capacity, floor)
         ? 'shared'
         : 'reserved',
       pool: r.pool,
@@ -71,6 +77,7 @@ export async function inspectSemaphore(
     name: params.name,
     capacity: params.capacity,
     realtimeReserved: params.realtimeReserved,
+    realtimeFloor: floor,
     holders,
     heldByPool: {
       realtime: live.filter((h) => h.pool === 'realtime').length,

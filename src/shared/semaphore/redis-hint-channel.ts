@@ -25,7 +25,9 @@ export class RedisHintChannel implements HintChannel {
         ? `r:${hint.slot}`
         : hint.kind === 'batch-demand'
           ? `b:${hint.origin}`
-          : `d:${hint.forMs}:${hint.origin}`;
+          : hint.kind === 'refill'
+            ? `f:${hint.origin}`
+            : `d:${hint.forMs}:${hint.origin}`;
     await this.publisher.publish(channelOf(name), message);
   }
 
@@ -60,6 +62,7 @@ function parseHint(message: string): ReleaseHint | undefined {
   const [kind, a, ...rest] = message.split(':');
   if (kind === 'r' && Number.isInteger(Number(a))) return { kind: 'released', slot: Number(a) };
   if (kind === 'b' && a) return { kind: 'batch-demand', origin: [a, ...rest].join(':') };
+  if (kind === 'f' && a) return { kind: 'refill', origin: [a, ...rest].join(':') };
   if (kind === 'd' && Number(a) > 0)
     return { kind: 'realtime-demand', forMs: Number(a), origin: rest.join(':') };
   return undefined;

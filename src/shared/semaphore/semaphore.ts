@@ -12,6 +12,12 @@
  * hint (Redis pub/sub), the moment a known lease or call bound runs out, or a jittered fallback
  * check, whichever is first. DynamoDB store errors fail closed: the waiter is refused, no slot is
  * granted that could not be recorded.
+ *
+ * Scheduling hooks: a waiter may carry an `eligible` predicate (payer and tenant limits); one that
+ * may not start now is passed over, never blocking the waiters behind it. Lending: batch may use
+ * every slot but the `realtimeReserved` floor, as long as `headroom` slots stay idle for realtime;
+ * when realtime takes an idle slot below that, a `refill` hint makes the next batch call to finish
+ * anywhere release its slot instead of handing it to batch.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -79,6 +85,19 @@ export interface AcquireOptions {
   readonly signal?: AbortSignal;
   /** Record the Stedi call start in the same write as the claim (the caller calls right away). */
   readonly markCallStart?: boolean;
+  /**
+   * Payer and tenant limits: asked on every grant round and hand-over, a waiter that may not start
+   * now is passed over. Call `recheck()` when the answer may change.
+   */
+  readonly admission?: WaiterAdmission;
+}
+
+/** What the semaphore asks of a waiter's scheduling keys. */
+export interface WaiterAdmission {
+  /** True when the waiter may be given a slot now. */
+  mayStart(): boolean;
+  /** The waiter was picked for a slot: count it at once; returns an undo for a lost claim. */
+  reserve(): () => void;
 }
 
 /** Events a Semaphore emits; attach an 'error' listener, as with any EventEmitter. */
@@ -108,6 +127,7 @@ type Resolved = Required<Omit<SemaphoreOptions, 'hints'>> & Pick<SemaphoreOption
 interface Waiter {
   readonly pool: Pool;
   readonly markCallStart: boolean;
+  readonly admission: WaiterAdmission | undefined;
   readonly enqueuedAt: number;
   settled: boolean;
   resolve(lease: SlotLease): void;
@@ -139,6 +159,12 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   };
   /** Other processes seen waiting for batch slots, with when (this process's clock). */
   private readonly batchPeers = new Map<string, number>();
+  /** Idle slots the lending policy keeps for realtime (batch does not take the last ones). */
+  private headroom = 0;
+  /** Batch releases owed to refill the headroom after realtime took idle slots. */
+  private refillsOwed = 0;
+  /** Slots batch never claims (the floor); options.realtimeReserved until set at run time. */
+  private reserved: number;
   private readonly instanceId = `${ownerPrefix}:${randomUUID().slice(0, 8)}`;
 
   constructor(options: SemaphoreOptions) {
@@ -156,6 +182,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     ) {
       throw new RangeError('realtimeReserved must be an integer in [0, capacity)');
     }
+    this.reserved = realtimeReserved;
     this.timing = {
       stediTimeoutMs: this.options.stediTimeoutMs,
       skewMarginMs: this.options.skewMarginMs,
@@ -189,6 +216,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       const waiter: Waiter = {
         pool: opts.pool,
         markCallStart: opts.markCallStart ?? false,
+        admission: opts.admission,
         enqueuedAt: this.options.now(),
         settled: false,
         resolve: (lease) => {
@@ -231,6 +259,37 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   /** Slots this process holds now. */
   heldSlots(): number[] {
     return [...this.held.keys()];
+  }
+
+  /** Sets how many idle slots batch leaves for realtime (the lending policy's headroom). */
+  setHeadroom(slots: number): void {
+    const next = Math.max(0, Math.min(this.options.capacity, Math.floor(slots)));
+    if (next === this.headroom) return;
+    const lent = next < this.headroom;
+    this.headroom = next;
+    if (lent) this.pump();
+  }
+
+  /**
+   * Changes the slots batch never claims. Batch calls already on such a slot finish, and the slot
+   * then goes back rather than to batch.
+   */
+  setRealtimeReserved(slots: number): void {
+    const next = Math.max(0, Math.min(this.options.capacity - 1, Math.floor(slots)));
+    if (next === this.reserved) return;
+    const lent = next < this.reserved;
+    this.reserved = next;
+    if (lent) this.pump();
+  }
+
+  /** The headroom in force. */
+  get realtimeHeadroom(): number {
+    return this.headroom;
+  }
+
+  /** Grants again to waiters whose `eligible` answer may have changed. */
+  recheck(): void {
+    this.pump();
   }
 
   /** One check now, as the wake timer would do: re-read the slots and grant what is free. */
@@ -288,13 +347,22 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   // ---- granting ----
 
   private nextWaiterFor(slot: number): Waiter | undefined {
-    const { capacity, realtimeReserved } = this.options;
+    const { capacity } = this.options;
+    const realtimeReserved = this.reserved;
     for (const pool of ['realtime', 'batch'] as const) {
       if (!poolMayUse(pool, slot, capacity, realtimeReserved)) continue;
-      // Handing over keeps our share as it is: allowed up to the fair share, not beyond.
-      if (pool === 'batch' && (this.batchYielding() || this.held.size > this.fairShare())) continue;
-      const w = this.waiters[pool][0];
-      if (w) return w;
+      // Handing over keeps our share as it is: allowed up to the fair share, not beyond; and a
+      // headroom owed to realtime is refilled before batch gets the slot again.
+      if (
+        pool === 'batch' &&
+        (this.batchYielding() || this.held.size > this.fairShare() || this.refillsOwed > 0)
+      )
+        continue;
+      const w = this.waiters[pool].find(isEligible);
+      if (w) {
+        w.admission?.reserve();
+        return w;
+      }
     }
     return undefined;
   }
@@ -333,7 +401,8 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
         return;
       }
     }
-    const { capacity, realtimeReserved } = this.options;
+    const { capacity } = this.options;
+    const realtimeReserved = this.reserved;
     const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
     const taken = new Set<number>(this.held.keys());
     const rounds: Promise<void>[] = [];
@@ -341,8 +410,17 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     let batchUnserved = false;
     const yielding = this.batchYielding();
     const share = this.fairShare();
+    let idle = 0;
+    for (let s = 0; s < capacity; s++)
+      if (!taken.has(s) && isClaimable(this.view.get(s), cutoffs)) idle++;
     for (const waiter of [...this.waiters.realtime, ...this.waiters.batch]) {
+      if (!isEligible(waiter)) continue;
       if (waiter.pool === 'batch' && (yielding || taken.size >= share)) {
+        batchUnserved = true;
+        continue;
+      }
+      // Lending: batch leaves `headroom` idle slots for realtime.
+      if (waiter.pool === 'batch' && idle - 1 < this.headroom) {
         batchUnserved = true;
         continue;
       }
@@ -355,7 +433,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
         continue;
       }
       taken.add(slot);
-      rounds.push(this.claimFor(waiter, slot, cutoffs));
+      idle--;
+      if (waiter.pool === 'realtime' && idle < this.headroom) this.announceRefill();
+      const undo = waiter.admission?.reserve();
+      rounds.push(this.claimFor(waiter, slot, cutoffs, undo));
     }
     if (realtimeUnserved) this.announceDemand('realtime');
     else if (batchUnserved) this.announceDemand('batch');
@@ -366,6 +447,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     waiter: Waiter,
     slot: number,
     cutoffs: ReturnType<typeof reclaimCutoffs>,
+    undoPick: (() => void) | undefined,
   ): Promise<void> {
     const now = this.options.now();
     const owner = `${ownerPrefix}:${++ownerCounter}`;
@@ -393,6 +475,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       return;
     }
     if (!ok) {
+      undoPick?.();
       // Someone else holds it with a live lease: note that, and look at the other slots.
       this.view.set(slot, { slot, owner: '(other)', leaseUntil: now + this.options.leaseMs });
       this.pumpAgain = true;
@@ -475,9 +558,22 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       }
       return;
     }
+    if (hint.kind === 'refill') {
+      this.refillsOwed = Math.min(this.options.capacity, this.refillsOwed + 1);
+      return;
+    }
+    // Any release, ours included (pub/sub echoes it), refills the headroom by one.
+    if (this.refillsOwed > 0) this.refillsOwed--;
     if (this.held.has(hint.slot)) return;
     this.view.delete(hint.slot);
     this.pump();
+  }
+
+  /** Realtime left fewer idle slots than the headroom: ask for one batch release anywhere. */
+  private announceRefill(): void {
+    this.options.hints
+      ?.publish(this.options.name, { kind: 'refill', origin: this.instanceId })
+      .catch((err: unknown) => this.emit('error', asError(err, 'publishing a refill hint failed')));
   }
 
   private batchYielding(): boolean {
@@ -495,7 +591,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     for (const [origin, seenAt] of this.batchPeers)
       if (now - seenAt > 1_000) this.batchPeers.delete(origin);
     if (this.batchPeers.size === 0) return Infinity;
-    const shared = this.options.capacity - this.options.realtimeReserved;
+    const shared = this.options.capacity - this.reserved;
     return Math.max(1, Math.ceil(shared / (this.batchPeers.size + 1)));
   }
 
@@ -530,7 +626,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     let wakeAt = now + this.options.fallbackCheckMs * jitter;
     for (const record of this.view.values()) {
       if (record.owner === undefined || this.held.has(record.slot)) continue;
-      wakeAt = Math.min(wakeAt, claimableAt(record, this.timing));
+      // A slot claimable already that the last round did not take is one no local waiter may
+      // use now (pool, headroom, eligibility): waking for it at once would only spin.
+      const at = claimableAt(record, this.timing);
+      if (at > now) wakeAt = Math.min(wakeAt, at);
     }
     if (this.waiters.batch.length > 0 && this.batchYielding()) {
       wakeAt = Math.min(wakeAt, this.batchYieldUntil + 1);
@@ -654,6 +753,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     }
     this.pump();
   }
+}
+
+function isEligible(w: Waiter): boolean {
+  return w.admission?.mayStart() ?? true;
 }
 
 function asStoreError(err: unknown, operation: string): Error {

@@ -71,7 +71,12 @@ export type ReleaseHint =
   | { readonly kind: 'released'; readonly slot: number }
   | { readonly kind: 'realtime-demand'; readonly forMs: number; readonly origin: string }
   /** A batch waiter found no slot: holders elsewhere keep no more than their fair share. */
-  | { readonly kind: 'batch-demand'; readonly origin: string };
+  | { readonly kind: 'batch-demand'; readonly origin: string }
+  /**
+   * Realtime took an idle slot and left fewer idle than the lending headroom: the next batch call
+   * to finish anywhere releases its slot instead of handing it to batch.
+   */
+  | { readonly kind: 'refill'; readonly origin: string };
 
 /** Delivers release hints between processes (Redis pub/sub); optional and best-effort. */
 export interface HintChannel {

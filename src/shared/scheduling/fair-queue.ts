@@ -1,0 +1,52 @@
+/**
+ * Fair sharing of the batch queue between tenants, as start-time fair queuing expressed through
+ * BullMQ priorities. Each tenant has a virtual finish tag; its checks are tagged from
+ * max(virtual time now, its tag) in steps of 1/weight, and the queue serves the lowest tag first.
+ * Virtual time is the priority at the head of the queue, so a tenant arriving behind a long run
+ * starts level with the check being served, not behind the run.
+ *
+ * BullMQ priorities are whole numbers below 2^21 and never change once set. Tags are rebased to 0
+ * whenever nothing waits with a priority; between two such moments they grow by about one per
+ * check served divided by the number of tenants with work, so a continuous backlog of over two
+ * million checks with no pause would reach the limit, and further checks then run in arrival order
+ * at the end (a warning is logged by the caller) until the queue next drains.
+ */
+import type { Redis } from 'ioredis';
+import { RedisScript } from '../clients/redis-script.js';
+
+/** BullMQ's highest priority value (Job.PRIORITY_LIMIT). */
+export const PRIORITY_LIMIT = 2 ** 21 - 1;
+
+// KEYS: [1] tag hash, [2] BullMQ prioritized set. ARGV: tenant, count, weight.
+const tagLua = `
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local v
+if head[2] then
+  v = math.floor(tonumber(head[2]) / 4294967296)
+else
+  redis.call('DEL', KEYS[1])
+  v = 0
+end
+local finish = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local start = math.max(v, finish)
+local step = 1 / tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], tostring(start + tonumber(ARGV[2]) * step))
+return {tostring(start), tostring(step)}
+`;
+const tag = new RedisScript(tagLua, 2);
+
+/** Priorities for `count` new batch checks of `tenant`, in submission order. */
+export async function fairPriorities(
+  redis: Redis,
+  keys: { readonly tags: string; readonly prioritized: string },
+  tenant: string,
+  count: number,
+  weight: number,
+): Promise<number[]> {
+  const [start, step] = (
+    (await tag.run(redis, [keys.tags, keys.prioritized], [tenant, count, weight])) as string[]
+  ).map(Number) as [number, number];
+  return Array.from({ length: count }, (_, i) =>
+    Math.min(PRIORITY_LIMIT, 1 + Math.floor(start + (i + 1) * step)),
+  );
+}

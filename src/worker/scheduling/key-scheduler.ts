@@ -1,0 +1,424 @@
+/**
+ * Payers, tenants and payer + provider NPI pairs as scheduling keys, shared by every worker
+ * through Redis. A check holds a token on each of its keys from the moment it is picked for a slot
+ * until its call ends (tokens expire after Stedi's bound, so a dead worker's count fades by
+ * itself). Decisions are made synchronously from a cache refreshed every `refreshMs`, plus what
+ * this process picked since: the allocation itself is guarded by the semaphore, these limits are
+ * soft and may be overshot by a check or two when workers race.
+ *
+ * A batch check may start when its payer's breaker lets it, its payer holds fewer than the
+ * concurrency it has earned (and, while other payers' checks wait, fewer than its cap), its tenant
+ * is under its concurrency limit and its payer + NPI under that cap. Realtime checks skip the
+ * limits (they count against them), and the breaker decides their fate in the worker.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Pool } from '../../shared/semaphore/types.js';
+import { SchedulerKeys, type HeldKind } from '../../shared/scheduling/keys.js';
+import { payerCap, tenantLimit, type EffectiveLimits } from '../../shared/scheduling/limits.js';
+import {
+  recordPayerSignal,
+  takePayerProbe,
+  type PayerHealthRules,
+  type PayerSignal,
+} from './payer-health.js';
+
+/** The keys of one check. */
+export interface CheckKeys {
+  readonly payer: string;
+  readonly tenant: string;
+  /** Provider NPI (not patient data); undefined when the request names none. */
+  readonly npi: string | undefined;
+  readonly pool: Pool;
+}
+
+/** Options of a KeyScheduler; durations in ms. */
+export interface KeySchedulerOptions {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly limits: () => EffectiveLimits;
+  readonly rules: PayerHealthRules;
+  /** Tokens outlive a dead worker this long (Stedi's bound plus a margin). */
+  readonly tokenTtlMs: number;
+  /** @defaultValue 200 */
+  readonly refreshMs?: number;
+  /** @defaultValue Date.now */
+  readonly now?: () => number;
+  /** Called when decisions may have changed (the worker re-runs the semaphore's grants). */
+  readonly onChange?: () => void;
+  readonly onError?: (err: Error) => void;
+}
+
+/** A payer's breaker as this process last saw it. */
+export interface BreakerView {
+  readonly state: 'closed' | 'open' | 'half-open';
+  /** Until the breaker lets a probe through, in ms (0 unless open). */
+  readonly remainingMs: number;
+}
+
+interface Counted {
+  remote: number;
+  delta: number;
+  users: number;
+}
+
+interface PayerHealth {
+  earned: number | undefined;
+  openUntil: number;
+  probeUntil: number;
+}
+
+const REALTIME_WINDOW_S = 60;
+
+/** The shared scheduling state of one worker process. */
+export class KeyScheduler {
+  readonly keys: SchedulerKeys;
+  private readonly counts = new Map<string, Counted>();
+  private readonly health = new Map<string, PayerHealth>();
+  private readonly waiting = new Set<CheckAdmission>();
+  private payersWaiting: readonly string[] = [];
+  private realtimeLocal = 0;
+  private realtimeWindow = 0;
+  private readonly now: () => number;
+  private readonly instance = randomUUID().slice(0, 12);
+  private tokenCounter = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshing: Promise<void> | undefined;
+  private closed = false;
+  private readonly background = new Set<Promise<unknown>>();
+
+  constructor(readonly options: KeySchedulerOptions) {
+    this.now = options.now ?? Date.now;
+    this.keys = new SchedulerKeys(options.prefix);
+  }
+
+  /** Starts the refresh loop. */
+  start(): void {
+    if (this.timer || this.closed) return;
+    const loop = () => {
+      void this.refreshNow().finally(() => {
+        if (this.closed) return;
+        this.timer = setTimeout(loop, this.options.refreshMs ?? 200);
+        this.timer.unref();
+      });
+    };
+    loop();
+  }
+
+  /** The admission of one check: ask it before a slot is granted, tell it when the call ends. */
+  admission(keys: CheckKeys): CheckAdmission {
+    return new CheckAdmission(this, keys);
+  }
+
+  /** A payer's breaker as last read. */
+  breaker(payer: string): BreakerView {
+    const h = this.health.get(payer);
+    const now = this.now();
+    if (!h || h.openUntil === 0) return { state: 'closed', remainingMs: 0 };
+    if (h.openUntil > now) return { state: 'open', remainingMs: h.openUntil - now };
+    return { state: 'half-open', remainingMs: 0 };
+  }
+
+  /** The scheduler's clock. */
+  nowMs(): number {
+    return this.now();
+  }
+
+  /** Counts a realtime arrival for the lending policy. */
+  noteRealtimeArrival(): void {
+    this.realtimeLocal++;
+  }
+
+  /** Realtime arrivals per ms across every worker over the last minute. */
+  realtimeArrivalsPerMs(): number {
+    return (this.realtimeWindow + this.realtimeLocal) / (REALTIME_WINDOW_S * 1000);
+  }
+
+  /** Re-reads the shared state of every key this process cares about. */
+  async refreshNow(): Promise<void> {
+    this.refreshing ??= this.refresh().finally(() => (this.refreshing = undefined));
+    await this.refreshing;
+  }
+
+  /** Stops the loop and waits for the writes it started. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.refreshing;
+    await Promise.allSettled([...this.background]);
+  }
+
+  // ---- used by CheckAdmission ----
+
+  /** @internal */
+  count(kind: HeldKind, id: string): number {
+    const c = this.counts.get(`${kind}:${id}`);
+    return c ? Math.max(0, c.remote + c.delta) : 0;
+  }
+
+  /** @internal */
+  use(kind: HeldKind, id: string, by: number): void {
+    const key = `${kind}:${id}`;
+    let c = this.counts.get(key);
+    if (!c) {
+      c = { remote: 0, delta: 0, users: 0 };
+      this.counts.set(key, c);
+    }
+    c.users += by;
+    if (c.users <= 0 && c.delta === 0) this.counts.delete(key);
+  }
+
+  /** @internal */
+  adjust(kind: HeldKind, id: string, by: number): void {
+    const c = this.counts.get(`${kind}:${id}`);
+    if (c) c.delta += by;
+  }
+
+  /** @internal */
+  setWaiting(a: CheckAdmission, waiting: boolean): void {
+    if (waiting) this.waiting.add(a);
+    else this.waiting.delete(a);
+  }
+
+  /** @internal True when a payer other than `payer` has a check that could run waiting. */
+  othersWaiting(payer: string): boolean {
+    if (this.payersWaiting.some((p) => p !== payer)) return true;
+    for (const a of this.waiting) if (a.keys.payer !== payer && a.mayStart()) return true;
+    return false;
+  }
+
+  /** @internal */
+  payerHealth(payer: string): PayerHealth | undefined {
+    return this.health.get(payer);
+  }
+
+  /** @internal */
+  newToken(): string {
+    return `${this.instance}:${++this.tokenCounter}`;
+  }
+
+  /** @internal Runs a write whose failure is reported, and which close() waits for. */
+  track<T>(p: Promise<T>): Promise<T> {
+    this.background.add(p);
+    void p.then(
+      () => this.background.delete(p),
+      (err: unknown) => {
+        this.background.delete(p);
+        this.report(err);
+      },
+    );
+    return p;
+  }
+
+  /** @internal */
+  async record(payer: string, signal: PayerSignal): Promise<void> {
+    const r = await recordPayerSignal(
+      this.options.redis,
+      this.keys.payer(payer),
+      signal,
+      this.options.rules,
+      this.now(),
+    );
+    const h = this.health.get(payer) ?? { earned: undefined, openUntil: 0, probeUntil: 0 };
+    const changed =
+      h.openUntil !== r.openUntil || Math.floor(h.earned ?? 0) !== Math.floor(r.earned);
+    h.earned = r.earned;
+    h.openUntil = r.openUntil;
+    this.health.set(payer, h);
+    if (changed) this.options.onChange?.();
+  }
+
+  /** @internal */
+  async takeProbe(payer: string): Promise<boolean> {
+    return takePayerProbe(
+      this.options.redis,
+      this.keys.payer(payer),
+      this.now(),
+      this.options.tokenTtlMs,
+    );
+  }
+
+  report(err: unknown): void {
+    this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private async refresh(): Promise<void> {
+    const { redis } = this.options;
+    const now = this.now();
+    const entries = [...this.counts.entries()];
+    const payers = [
+      ...new Set(entries.filter(([k]) => k.startsWith('payer:')).map(([k]) => k.slice(6))),
+    ];
+    const deltas = entries.map(([, c]) => c.delta);
+    const second = Math.floor(now / 1000);
+    const localArrivals = this.realtimeLocal;
+    const p = redis.pipeline();
+    for (const [key] of entries) {
+      const i = key.indexOf(':');
+      const held = this.keys.held(key.slice(0, i) as HeldKind, key.slice(i + 1));
+      p.zremrangebyscore(held, '-inf', now);
+      p.zcard(held);
+    }
+    for (const payer of payers)
+      p.hmget(this.keys.payer(payer), 'earned', 'openUntil', 'probeUntil');
+    const waitingHere = new Set<string>();
+    for (const a of this.waiting) if (a.mayStart()) waitingHere.add(a.keys.payer);
+    const until = now + 3 * (this.options.refreshMs ?? 200);
+    for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
+    p.zremrangebyscore(this.keys.waiting, '-inf', now);
+    p.zrangebyscore(this.keys.waiting, now, '+inf');
+    const rtKey = (s: number) => `${this.keys.prefix}:sched:rt:${s}`;
+    if (localArrivals > 0) {
+      p.incrby(rtKey(second), localArrivals);
+      p.expire(rtKey(second), REALTIME_WINDOW_S * 2);
+    }
+    p.mget(Array.from({ length: REALTIME_WINDOW_S }, (_, i) => rtKey(second - i)));
+    let replies: [Error | null, unknown][];
+    try {
+      replies = (await p.exec()) ?? [];
+    } catch (err) {
+      this.report(err);
+      return;
+    }
+    const failed = replies.find(([e]) => e);
+    if (failed?.[0]) {
+      this.report(failed[0]);
+      return;
+    }
+    let r = 0;
+    const next = () => replies[r++]?.[1];
+    entries.forEach(([, c], i) => {
+      next();
+      c.remote = Number(next() ?? 0);
+      c.delta -= deltas[i] ?? 0;
+    });
+    for (const payer of payers) {
+      const [earned, openUntil, probeUntil] = (next() ?? []) as (string | null)[];
+      this.health.set(payer, {
+        earned: earned ? Number(earned) : undefined,
+        openUntil: Number(openUntil ?? 0),
+        probeUntil: Number(probeUntil ?? 0),
+      });
+    }
+    for (let i = 0; i < waitingHere.size; i++) next();
+    next();
+    this.payersWaiting = (next() ?? []) as string[];
+    if (localArrivals > 0) {
+      next();
+      next();
+      this.realtimeLocal -= localArrivals;
+    }
+    const window = (next() ?? []) as (string | null)[];
+    this.realtimeWindow = window.reduce((sum, v) => sum + Number(v ?? 0), 0);
+    this.options.onChange?.();
+  }
+}
+
+/** One check's standing with the scheduler: picked (reserved), started, finished. */
+export class CheckAdmission {
+  private reserved = false;
+  private tokens: { kind: HeldKind; id: string; token: string }[] = [];
+  private done = false;
+  private readonly kinds: { kind: HeldKind; id: string }[];
+
+  constructor(
+    private readonly scheduler: KeyScheduler,
+    readonly keys: CheckKeys,
+  ) {
+    this.kinds = [
+      { kind: 'payer', id: keys.payer },
+      { kind: 'tenant', id: keys.tenant },
+      ...(keys.npi ? [{ kind: 'npi' as const, id: `${keys.payer}:${keys.npi}` }] : []),
+    ];
+    for (const k of this.kinds) scheduler.use(k.kind, k.id, 1);
+  }
+
+  /** True when the check may be given a slot now. */
+  mayStart(): boolean {
+    if (this.done) return false;
+    if (this.keys.pool === 'realtime') return true;
+    const s = this.scheduler;
+    const limits = s.options.limits();
+    const { payer, tenant } = this.keys;
+    const view = s.breaker(payer);
+    if (view.state === 'open') return false;
+    const health = s.payerHealth(payer);
+    if (view.state === 'half-open' && (health?.probeUntil ?? 0) > s.nowMs()) return false;
+    let limit = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
+    if (view.state === 'half-open') limit = 1;
+    if (s.othersWaiting(payer)) limit = Math.min(limit, payerCap(limits, payer));
+    if (s.count('payer', payer) >= limit) return false;
+    const max = tenantLimit(limits, tenant).maxConcurrency;
+    if (max !== undefined && s.count('tenant', tenant) >= max) return false;
+    const npiCap = limits.payers.npiCap;
+    if (this.keys.npi && npiCap > 0 && s.count('npi', `${payer}:${this.keys.npi}`) >= npiCap)
+      return false;
+    return true;
+  }
+
+  /** Counts the check against its keys at once (the semaphore picked it); returns an undo. */
+  reserve(): () => void {
+    if (!this.reserved && !this.done) {
+      this.reserved = true;
+      for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, 1);
+    }
+    return () => this.unreserve();
+  }
+
+  /** Marks the check as waiting for a slot (it then counts as contention for other payers). */
+  setWaiting(waiting: boolean): void {
+    this.scheduler.setWaiting(this, waiting && !this.done);
+  }
+
+  /**
+   * Writes the check's tokens before its call. For a half-open payer it also takes the probe;
+   * false means another worker probes already and the check must wait.
+   */
+  async started(): Promise<boolean> {
+    const s = this.scheduler;
+    if (s.breaker(this.keys.payer).state !== 'closed' && !(await s.takeProbe(this.keys.payer)))
+      return false;
+    const now = s.nowMs();
+    const expiry = now + s.options.tokenTtlMs;
+    const p = s.options.redis.pipeline();
+    for (const k of this.kinds) {
+      const token = s.newToken();
+      this.tokens.push({ ...k, token });
+      p.zadd(s.keys.held(k.kind, k.id), expiry, token);
+      p.pexpire(s.keys.held(k.kind, k.id), s.options.tokenTtlMs);
+      if (k.kind !== 'npi') p.zadd(s.keys.active, now, `${k.kind}:${k.id}`);
+    }
+    await p.exec();
+    return true;
+  }
+
+  /** The call ended: drops the tokens and records what the answer says about the payer. */
+  async finished(signal: PayerSignal | undefined): Promise<void> {
+    const removing = this.release();
+    const s = this.scheduler;
+    await Promise.all([removing, signal ? s.track(s.record(this.keys.payer, signal)) : undefined]);
+    s.options.onChange?.();
+  }
+
+  /** Drops the reservation and tokens (idempotent); resolves once Redis has them removed. */
+  release(): Promise<unknown> {
+    if (this.done) return Promise.resolve();
+    this.done = true;
+    this.unreserve();
+    this.scheduler.setWaiting(this, false);
+    for (const k of this.kinds) this.scheduler.use(k.kind, k.id, -1);
+    const tokens = this.tokens;
+    this.tokens = [];
+    if (tokens.length === 0) return Promise.resolve();
+    const p = this.scheduler.options.redis.pipeline();
+    for (const t of tokens) p.zrem(this.scheduler.keys.held(t.kind, t.id), t.token);
+    // Callers that give up before the call need not wait; close() still does, and errors are reported.
+    return this.scheduler.track(p.exec()).catch(() => undefined);
+  }
+
+  private unreserve(): void {
+    if (!this.reserved) return;
+    this.reserved = false;
+    for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, -1);
+  }
+}
