@@ -1,21 +1,31 @@
 /**
- * `npm run bench:system [-- --json] [-- --crash] [-- --quick]`: the whole pipeline (BullMQ, worker
- * processes, DynamoDB semaphore, simulator) under a batch backlog of 40 x L checks.
+ * `npm run bench:system [-- --scenario NAME] [-- --json] [-- --crash] [-- --quick]`: the whole
+ * pipeline (BullMQ, worker processes, DynamoDB semaphore, simulator) under batch backlogs.
+ * Without --scenario it runs saturation and mixed (and crash with --crash).
  *
- *  saturation  L=15, R=0, 4 workers: utilization of the allocation, measured at the simulator.
- *  mixed       L=15, R=5, 4 workers, realtime checks arriving during the backlog: realtime queue
- *              wait (enqueue -> Stedi call start) and utilization of the batch pool.
- *  crash       (--crash) L=15, R=0, 3 workers, one killed with SIGKILL mid-run: how long until
- *              the allocation is in full use again, against the Stedi bound.
+ *  saturation    L=15, R=0, 4 workers: utilization of the allocation, measured at the simulator.
+ *  mixed         L=15, R=5, 4 workers, realtime checks arriving during the backlog: realtime queue
+ *                wait (enqueue -> Stedi call start) and utilization of the batch pool.
+ *  crash         L=15, R=0, 3 workers, one killed with SIGKILL mid-run: how long until
+ *                the allocation is in full use again, against the Stedi bound.
+ *  lend          the realtime reserve lent to batch (scenarios/lend.ts).
+ *  payer-outage  one payer down answering AAA 42 after ~6 s (scenarios/payer-outage.ts).
+ *  slow-payer    one payer answering after ~8 s (scenarios/slow-payer.ts).
+ *  tenants       a small tenant's run behind a big one's (scenarios/tenants.ts).
  */
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { seededRandom } from '../../src/shared/random.js';
 import type { CheckJob } from '../../src/shared/check-queues.js';
 import type { Priority } from '../../src/shared/queues.js';
-import { percentile, utilization, type Hold } from '../support/holds.js';
+import { percentile, utilization } from '../support/holds.js';
 import { startStack, type Stack, type StackOptions } from './stack.js';
 import { checkRequest } from './requests.js';
+import { round, tally, waitAll, waitBacklogStarted, type Figures } from './checks.js';
+import { lendScenario } from './scenarios/lend.js';
+import { payerOutageScenario } from './scenarios/payer-outage.js';
+import { slowPayerScenario } from './scenarios/slow-payer.js';
+import { tenantsScenario } from './scenarios/tenants.js';
 
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
@@ -27,7 +37,23 @@ const redis = await startLocalRedis();
 const dynamo = await startChildDynalite();
 const results: Record<string, Record<string, number | string>> = {};
 
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const argv = process.argv.slice(2);
+const scenarioAt = argv.indexOf('--scenario');
+const only =
+  (scenarioAt >= 0 ? argv[scenarioAt + 1] : undefined) ??
+  argv.find((a) => a.startsWith('--only=') || a.startsWith('--scenario='))?.split('=')[1];
+const keyed: Record<string, () => Promise<Record<string, Figures>>> = {
+  lend: () => lendScenario({ redis, dynamo }),
+  'payer-outage': () => payerOutageScenario({ redis, dynamo }),
+  'slow-payer': () => slowPayerScenario({ redis, dynamo }),
+  tenants: () => tenantsScenario({ redis, dynamo }),
+};
+const known = ['saturation', 'mixed', 'crash', ...Object.keys(keyed)];
+if (only !== undefined && !known.includes(only)) {
+  await Promise.allSettled([redis.stop(), dynamo.stop()]);
+  console.error(`unknown scenario "${only}": use one of ${known.join(', ')}`);
+  process.exit(2);
+}
 try {
   if (!only || only === 'saturation') {
     results.saturation = await saturation();
@@ -40,6 +66,13 @@ try {
   if (args.has('--crash') || only === 'crash') {
     results.crash = await crash();
     print('crash', results.crash);
+  }
+  const run = only ? keyed[only] : undefined;
+  if (run) {
+    for (const [name, figures] of Object.entries(await run())) {
+      results[name] = figures;
+      printFigures(name, figures);
+    }
   }
 } finally {
   await Promise.allSettled([redis.stop(), dynamo.stop()]);
@@ -215,58 +248,10 @@ async function enqueueBacklog(stack: Stack, n: number): Promise<CheckJob[]> {
   return jobs;
 }
 
-/** Resolves when no batch check waits any more (the last one has been taken). */
-async function waitBacklogStarted(stack: Stack): Promise<number> {
-  for (;;) {
-    const counts = await stack.queues.queues.batch.getJobCounts(
-      'waiting',
-      'prioritized',
-      'delayed',
-    );
-    if ((counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0) === 0)
-      return Date.now();
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function waitAll(jobs: CheckJob[], timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const job of jobs) {
-    for (;;) {
-      const state = await job.getState();
-      if (state === 'completed' || state === 'failed') break;
-      if (Date.now() > deadline) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-async function tally(stack: Stack, jobs: CheckJob[]) {
-  const holds: Record<Priority, Hold[]> = { realtime: [], batch: [] };
-  const waits: Record<Priority, number[]> = { realtime: [], batch: [] };
-  let lost = 0;
-  let failed = 0;
-  let lastFinish = 0;
-  for (const j of jobs) {
-    const job = await stack.queues.get(j.id ?? '');
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'failed') failed++;
-    if (state !== 'completed' && state !== 'failed') {
-      lost++;
-      continue;
-    }
-    lastFinish = Math.max(lastFinish, job?.finishedOn ?? 0);
-    const r = job?.returnvalue;
-    if (!job || !r) continue;
-    const p = job.data.priority;
-    holds[p].push({ grantedAt: r.callStartedAt, releasedAt: r.callStartedAt + r.callMs });
-    waits[p].push(r.callStartedAt - job.data.submittedAt);
-  }
-  return { holds, waits, lost, failed, lastFinish };
-}
-
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
+function printFigures(name: string, figures: Figures): void {
+  if (json) return;
+  console.log(`\n${name}:`);
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(34)} ${v}`);
 }
 
 function print(name: string, figures: Record<string, number | string>): void {

@@ -1,9 +1,9 @@
 import type { EligibilityRequest } from '../../src/shared/schemas/eligibility-request.js';
 
-/** A valid check for simulated member `memberId` (payer 87726). */
-export function checkRequest(memberId: string): EligibilityRequest {
+/** A valid check for simulated member `memberId` of `payer` (87726 unless said). */
+export function checkRequest(memberId: string, payer = '87726'): EligibilityRequest {
   return {
-    tradingPartnerServiceId: '87726',
+    tradingPartnerServiceId: payer,
     provider: { organizationName: 'Bench Clinic', npi: '1999999984' },
     subscriber: {
       memberId: `SIM${memberId}`,
@@ -13,4 +13,11 @@ export function checkRequest(memberId: string): EligibilityRequest {
     },
     encounter: { serviceTypeCodes: ['30'] },
   };
+}
+
+/** `n` batch checks, every `every`-th one to `otherPayer` (the rest to 87726). */
+export function mixedPayers(n: number, every: number, otherPayer: string): EligibilityRequest[] {
+  return Array.from({ length: n }, (_, i) =>
+    checkRequest(`B${i}`, i % every === every - 1 ? otherPayer : '87726'),
+  );
 }

@@ -11,6 +11,7 @@ import { freePort } from '../../src/shared/local/free-port.js';
 import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis, type LocalRedis } from '../../src/shared/local/redis-server.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
+import type { SimulatorOptions } from '../../src/simulator/options.js';
 import { spawnBenchChild } from '../support/processes.js';
 
 /** Settings of one benchmark stack. */
@@ -22,6 +23,10 @@ export interface StackOptions {
   readonly latencySigma: number;
   readonly stediTimeoutMs: number;
   readonly name: string;
+  /** Per-payer latency and outages at the simulator. */
+  readonly payers?: SimulatorOptions['payers'];
+  /** Further settings for every worker (and the stack's config). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A running stack. */
@@ -35,6 +40,8 @@ export interface Stack {
   slotsByPid(): Promise<Map<number, number>>;
   /** Sum of eq_dynamodb_requests over the live workers (scraped from /metrics). */
   dynamoRequests(): Promise<number>;
+  /** Sum over the live workers of every sample of metric `name` whose labels contain `labels`. */
+  sumMetric(name: string, labels?: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -51,6 +58,7 @@ export async function startStack(
     concurrency: o.allocation,
     latency: { medianMs: o.latencyMedianMs, sigma: o.latencySigma, maxMs: o.stediTimeoutMs },
     seed: 7,
+    ...(o.payers ? { payers: o.payers } : {}),
   });
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn',
@@ -66,6 +74,7 @@ export async function startStack(
     STEDI_REALTIME_RESERVED: String(o.reserved),
     STEDI_TIMEOUT_MS: String(o.stediTimeoutMs),
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...o.env,
   };
   const config = loadConfig(env);
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
@@ -87,6 +96,20 @@ export async function startStack(
     return w;
   };
   for (let i = 0; i < o.workers; i++) await spawnWorker();
+  const sumMetric = async (name: string, labels = ''): Promise<number> => {
+    let sum = 0;
+    for (const w of workers) {
+      if (w.process.exitCode !== null || w.process.signalCode !== null) continue;
+      const text = await (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text();
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(name) || !line.includes(labels)) continue;
+        const rest = line.slice(name.length);
+        if (rest[0] !== ' ' && rest[0] !== '{') continue;
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      }
+    }
+    return sum;
+  };
   return {
     config,
     simulator,
@@ -107,16 +130,8 @@ export async function startStack(
       }
       return byPid;
     },
-    dynamoRequests: async () => {
-      let sum = 0;
-      for (const w of workers) {
-        if (w.process.exitCode !== null || w.process.signalCode !== null) continue;
-        const text = await (await fetch(`http://127.0.0.1:${w.metricsPort}/metrics`)).text();
-        const m = /^eq_dynamodb_requests (\d+)/m.exec(text);
-        sum += Number(m?.[1] ?? 0);
-      }
-      return sum;
-    },
+    dynamoRequests: () => sumMetric('eq_dynamodb_requests'),
+    sumMetric,
     stop: async () => {
       await Promise.all(
         workers.map(async (w) => {

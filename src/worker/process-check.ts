@@ -96,13 +96,7 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
 
     const admission = deps.scheduler.admission(keys);
     try {
-      const lease = await takeSlot(job, token, priority, deps, log, admission);
-      if (!(await admission.started().catch(() => false))) {
-        // Another worker probes this payer (or Redis refused): wait without spending an attempt.
-        await lease.release();
-        deps.metrics.slotsHeld.dec({ pool: priority });
-        await park(job, token, deps, 'breaker-probe', keys.payer, 1_000);
-      }
+      const lease = await takeAdmittedSlot(job, token, priority, deps, log, admission);
       const callStartedAt = now();
       let outcome: CallOutcome;
       try {
@@ -121,6 +115,42 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       void admission.release();
     }
   };
+}
+
+/**
+ * A slot, once the check's tokens are taken too. The cached counts that let the semaphore pick
+ * this check may be behind other workers: when the atomic take refuses, the slot goes back (to the
+ * next local waiter) and the check waits again on fresh counts, parked if that lasts.
+ */
+async function takeAdmittedSlot(
+  job: Job<CheckJobData, CheckJobResult>,
+  token: string | undefined,
+  pool: Priority,
+  deps: CheckProcessorDeps,
+  log: Logger,
+  admission: CheckAdmission,
+): Promise<SlotLease> {
+  for (;;) {
+    const lease = await takeSlot(job, token, pool, deps, log, admission);
+    let taken: boolean;
+    try {
+      taken = await admission.started();
+    } catch (err) {
+      await giveBack(lease, pool, deps);
+      log.error({ err: (err as Error).message }, 'scheduler state unavailable; check delayed');
+      return park(job, token, deps, 'scheduler-unavailable', admission.keys.payer, 1_000);
+    }
+    if (taken) return lease;
+    await giveBack(lease, pool, deps);
+    admission.unpick();
+    deps.metrics.parked.inc({ reason: 'limit-raced' });
+    await deps.scheduler.refreshNow();
+  }
+}
+
+async function giveBack(lease: SlotLease, pool: Priority, deps: CheckProcessorDeps): Promise<void> {
+  await lease.release();
+  deps.metrics.slotsHeld.dec({ pool });
 }
 
 /** What an outcome says about its payer's health (nothing for account-wide or request faults). */

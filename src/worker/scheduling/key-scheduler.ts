@@ -16,6 +16,7 @@ import type { Redis } from 'ioredis';
 import type { Pool } from '../../shared/semaphore/types.js';
 import { SchedulerKeys, type HeldKind } from '../../shared/scheduling/keys.js';
 import { payerCap, tenantLimit, type EffectiveLimits } from '../../shared/scheduling/limits.js';
+import { holdTokens } from './hold-tokens.js';
 import {
   recordPayerSignal,
   takePayerProbe,
@@ -183,7 +184,7 @@ export class KeyScheduler {
   /** @internal True when a payer other than `payer` has a check that could run waiting. */
   othersWaiting(payer: string): boolean {
     if (this.payersWaiting.some((p) => p !== payer)) return true;
-    for (const a of this.waiting) if (a.keys.payer !== payer && a.mayStart()) return true;
+    for (const a of this.waiting) if (a.keys.payer !== payer && a.mayStart(false)) return true;
     return false;
   }
 
@@ -262,7 +263,7 @@ export class KeyScheduler {
     for (const payer of payers)
       p.hmget(this.keys.payer(payer), 'earned', 'openUntil', 'probeUntil');
     const waitingHere = new Set<string>();
-    for (const a of this.waiting) if (a.mayStart()) waitingHere.add(a.keys.payer);
+    for (const a of this.waiting) if (a.mayStart(false)) waitingHere.add(a.keys.payer);
     const until = now + 3 * (this.options.refreshMs ?? 200);
     for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
     p.zremrangebyscore(this.keys.waiting, '-inf', now);
@@ -333,8 +334,12 @@ export class CheckAdmission {
     for (const k of this.kinds) scheduler.use(k.kind, k.id, 1);
   }
 
-  /** True when the check may be given a slot now. */
-  mayStart(): boolean {
+  /**
+   * True when the check may be given a slot now. `contended: false` leaves out the cap that other
+   * payers' waiting checks impose: whether a waiting check could run under its own limits, which
+   * is what makes it contention (asking it with the cap would recurse between waiting payers).
+   */
+  mayStart(contended = true): boolean {
     if (this.done) return false;
     if (this.keys.pool === 'realtime') return true;
     const s = this.scheduler;
@@ -346,7 +351,7 @@ export class CheckAdmission {
     if (view.state === 'half-open' && (health?.probeUntil ?? 0) > s.nowMs()) return false;
     let limit = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
     if (view.state === 'half-open') limit = 1;
-    if (s.othersWaiting(payer)) limit = Math.min(limit, payerCap(limits, payer));
+    if (contended && s.othersWaiting(payer)) limit = Math.min(limit, payerCap(limits, payer));
     if (s.count('payer', payer) >= limit) return false;
     const max = tenantLimit(limits, tenant).maxConcurrency;
     if (max !== undefined && s.count('tenant', tenant) >= max) return false;
@@ -371,31 +376,51 @@ export class CheckAdmission {
   }
 
   /**
-   * Writes the check's tokens before its call. For a half-open payer it also takes the probe;
-   * false means another worker probes already and the check must wait.
+   * Takes the check's tokens before its call, checking its limits against every worker at once
+   * (and taking a half-open breaker's single probe). False: a limit refuses now, the check must
+   * give its slot back and wait; `unpick()` lets it be picked again.
    */
   async started(): Promise<boolean> {
     const s = this.scheduler;
-    if (s.breaker(this.keys.payer).state !== 'closed' && !(await s.takeProbe(this.keys.payer)))
-      return false;
-    const now = s.nowMs();
-    const expiry = now + s.options.tokenTtlMs;
-    const p = s.options.redis.pipeline();
-    for (const k of this.kinds) {
-      const token = s.newToken();
-      this.tokens.push({ ...k, token });
-      p.zadd(s.keys.held(k.kind, k.id), expiry, token);
-      p.pexpire(s.keys.held(k.kind, k.id), s.options.tokenTtlMs);
-      if (k.kind !== 'npi') p.zadd(s.keys.active, now, `${k.kind}:${k.id}`);
-    }
-    await p.exec();
-    return true;
+    const limits = s.options.limits();
+    const { payer, tenant, npi, pool } = this.keys;
+    const token = s.newToken();
+    const npiId = `${payer}:${npi ?? ''}`;
+    const taken = await holdTokens(s.options.redis, {
+      keys: {
+        payerHash: s.keys.payer(payer),
+        payer: s.keys.held('payer', payer),
+        tenant: s.keys.held('tenant', tenant),
+        npi: s.keys.held('npi', npiId),
+        active: s.keys.active,
+      },
+      payer,
+      tenant,
+      hasNpi: npi !== undefined,
+      pool,
+      token,
+      now: s.nowMs(),
+      ttlMs: s.options.tokenTtlMs,
+      initialConcurrency: s.options.rules.initialConcurrency,
+      cap: s.othersWaiting(payer) ? payerCap(limits, payer) : limits.allocation,
+      tenantMax: tenantLimit(limits, tenant).maxConcurrency ?? 0,
+      npiCap: limits.payers.npiCap,
+    });
+    if (taken) this.tokens = this.kinds.map((k) => ({ ...k, token }));
+    return taken;
+  }
+
+  /** Undoes a pick whose tokens were refused, so the check can be picked again later. */
+  unpick(): void {
+    this.unreserve();
   }
 
   /** The call ended: drops the tokens and records what the answer says about the payer. */
   async finished(signal: PayerSignal | undefined): Promise<void> {
     const removing = this.release();
     const s = this.scheduler;
+    // A slow payer costs others only while their checks wait: otherwise its answers earn as usual.
+    if (signal === 'slow' && !s.othersWaiting(this.keys.payer)) signal = 'ok';
     await Promise.all([removing, signal ? s.track(s.record(this.keys.payer, signal)) : undefined]);
     s.options.onChange?.();
   }
