@@ -560,6 +560,9 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     }
     if (hint.kind === 'refill') {
       this.refillsOwed = Math.min(this.options.capacity, this.refillsOwed + 1);
+      // Realtime took a slot our cached view may still show idle: re-read before the next grant,
+      // or the slot a batch holder gives back for the refill is claimed again by our batch.
+      this.viewLoaded = false;
       return;
     }
     // Any release, ours included (pub/sub echoes it), refills the headroom by one.
