@@ -102,6 +102,9 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       try {
         outcome = await callStedi(deps.stedi, parsed.data);
       } finally {
+        // Tokens go first: the slot may be handed to a local waiter at once, and its token take
+        // runs on the same Redis connection, so Redis sees this check's tokens gone before it.
+        void admission.release();
         await lease.release();
         deps.metrics.slotsHeld.dec({ pool: priority });
       }

@@ -198,6 +198,10 @@ function applyLending(
     waitPercentile: limits.lending.waitPercentile,
   });
   sem.semaphore.setHeadroom(headroom);
+  // A waiting realtime check needs one release; one comes every meanCallMs / L on average.
+  sem.semaphore.setRealtimeDemandMs(
+    Math.min(500, Math.max(20, (3 * meanCallMs) / limits.allocation)),
+  );
   metrics.realtimeHeadroom.set(headroom);
 }
 

@@ -165,6 +165,8 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   private refillsOwed = 0;
   /** Slots batch never claims (the floor); options.realtimeReserved until set at run time. */
   private reserved: number;
+  /** How long a realtime-demand hint makes batch yield; options.realtimeDemandMs until set. */
+  private demandMs: number;
   private readonly instanceId = `${ownerPrefix}:${randomUUID().slice(0, 8)}`;
 
   constructor(options: SemaphoreOptions) {
@@ -183,6 +185,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       throw new RangeError('realtimeReserved must be an integer in [0, capacity)');
     }
     this.reserved = realtimeReserved;
+    this.demandMs = this.options.realtimeDemandMs;
     this.timing = {
       stediTimeoutMs: this.options.stediTimeoutMs,
       skewMarginMs: this.options.skewMarginMs,
@@ -280,6 +283,15 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const lent = next < this.reserved;
     this.reserved = next;
     if (lent) this.pump();
+  }
+
+  /**
+   * Sets how long batch yields to a waiting realtime check. Long enough for the next release to
+   * come (about the mean call time over L), no longer: every release in the window goes back
+   * rather than to batch, so a fixed half second drains the allocation when calls take 150 ms.
+   */
+  setRealtimeDemandMs(ms: number): void {
+    this.demandMs = Math.max(1, Math.round(ms));
   }
 
   /** The headroom in force. */
@@ -606,11 +618,11 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   private announceDemand(pool: Pool): void {
     const hints = this.options.hints;
     const now = this.options.now();
-    if (!hints || now - this.lastDemandSentAt[pool] < this.options.realtimeDemandMs / 2) return;
+    if (!hints || now - this.lastDemandSentAt[pool] < this.demandMs / 2) return;
     this.lastDemandSentAt[pool] = now;
     const hint: ReleaseHint =
       pool === 'realtime'
-        ? { kind: 'realtime-demand', forMs: this.options.realtimeDemandMs, origin: this.instanceId }
+        ? { kind: 'realtime-demand', forMs: this.demandMs, origin: this.instanceId }
         : { kind: 'batch-demand', origin: this.instanceId };
     hints
       .publish(this.options.name, hint)

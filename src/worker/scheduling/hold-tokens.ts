@@ -10,7 +10,7 @@ import { RedisScript } from '../../shared/clients/redis-script.js';
 
 // KEYS: 1 payer hash, 2 payer tokens, 3 tenant tokens, 4 npi tokens, 5 active keys.
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
-//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs.
+//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 allocation, 15 contended.
 const lua = `
 local now = tonumber(ARGV[1])
 for i = 2, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
@@ -23,7 +23,10 @@ if batch and openUntil > 0 then
   probing = true
 end
 if batch then
-  local limit = math.min(math.floor(tonumber(h[1]) or tonumber(ARGV[5])), tonumber(ARGV[6]))
+  local limit = tonumber(ARGV[14])
+  if ARGV[15] == '1' then
+    limit = math.min(math.floor(tonumber(h[1]) or tonumber(ARGV[5])), tonumber(ARGV[6]))
+  end
   if probing then limit = 1 end
   if redis.call('ZCARD', KEYS[2]) >= limit then return 0 end
   local tenantMax = tonumber(ARGV[7])
@@ -60,8 +63,11 @@ export interface HoldRequest {
   readonly now: number;
   readonly ttlMs: number;
   readonly initialConcurrency: number;
-  /** The payer's cap now (the allocation when no other payer waits). */
+  /** The payer's cap in slots. */
   readonly cap: number;
+  /** Other payers' checks wait: earned concurrency and cap apply (else only the allocation). */
+  readonly contended: boolean;
+  readonly allocation: number;
   /** 0 for no limit. */
   readonly tenantMax: number;
   /** 0 for no cap. */
@@ -88,6 +94,8 @@ export async function holdTokens(redis: Redis, r: HoldRequest): Promise<boolean>
       r.tenant,
       r.hasNpi ? '1' : '0',
       r.ttlMs,
+      r.allocation,
+      r.contended ? '1' : '0',
     ],
   );
   return reply === 1;

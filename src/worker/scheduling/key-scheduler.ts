@@ -349,9 +349,16 @@ export class CheckAdmission {
     if (view.state === 'open') return false;
     const health = s.payerHealth(payer);
     if (view.state === 'half-open' && (health?.probeUntil ?? 0) > s.nowMs()) return false;
-    let limit = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
+    // Earned concurrency and the cap protect other payers' waiting checks: a payer with nobody
+    // waiting behind it uses whatever is free (its health is still learned meanwhile).
+    let limit = limits.allocation;
+    if (contended && s.othersWaiting(payer))
+      limit = Math.min(
+        Math.floor(health?.earned ?? s.options.rules.initialConcurrency),
+        payerCap(limits, payer),
+      );
+    else if (!contended) limit = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
     if (view.state === 'half-open') limit = 1;
-    if (contended && s.othersWaiting(payer)) limit = Math.min(limit, payerCap(limits, payer));
     if (s.count('payer', payer) >= limit) return false;
     const max = tenantLimit(limits, tenant).maxConcurrency;
     if (max !== undefined && s.count('tenant', tenant) >= max) return false;
@@ -402,7 +409,9 @@ export class CheckAdmission {
       now: s.nowMs(),
       ttlMs: s.options.tokenTtlMs,
       initialConcurrency: s.options.rules.initialConcurrency,
-      cap: s.othersWaiting(payer) ? payerCap(limits, payer) : limits.allocation,
+      contended: s.othersWaiting(payer),
+      cap: payerCap(limits, payer),
+      allocation: limits.allocation,
       tenantMax: tenantLimit(limits, tenant).maxConcurrency ?? 0,
       npiCap: limits.payers.npiCap,
     });
@@ -421,8 +430,8 @@ export class CheckAdmission {
     const s = this.scheduler;
     // A slow payer costs others only while their checks wait: otherwise its answers earn as usual.
     if (signal === 'slow' && !s.othersWaiting(this.keys.payer)) signal = 'ok';
+    // record() reports a change of earned concurrency or breaker; nothing else here changes a decision.
     await Promise.all([removing, signal ? s.track(s.record(this.keys.payer, signal)) : undefined]);
-    s.options.onChange?.();
   }
 
   /** Drops the reservation and tokens (idempotent); resolves once Redis has them removed. */
