@@ -17,7 +17,6 @@ import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { seededRandom } from '../../src/shared/random.js';
 import type { CheckJob } from '../../src/shared/check-queues.js';
-import type { Priority } from '../../src/shared/queues.js';
 import { percentile, utilization } from '../support/holds.js';
 import { startStack, type Stack, type StackOptions } from './stack.js';
 import { checkRequest } from './requests.js';

@@ -12,7 +12,11 @@ import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
 import { DynamoSemaphoreStore, inspectSemaphore } from '../shared/semaphore/index.js';
 import { inspectParamsFromConfig } from '../shared/semaphore/from-config.js';
-import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
+import {
+  configuredLimits,
+  tenantLimit,
+  type EffectiveLimits,
+} from '../shared/scheduling/limits.js';
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
 import { readSchedulingState } from '../shared/scheduling/read-state.js';
 import { createProducerApp } from './app.js';
@@ -58,6 +62,13 @@ export async function startProducer(
   });
   const store = new DynamoSemaphoreStore(dynamo, config.SEMAPHORE_TABLE);
   const limitsStore = new LimitsStore(redis, config.QUEUE_PREFIX);
+  // Workers enforce the tenant limits of API_KEYS too, and only producers read API_KEYS.
+  limitsStore
+    .publishTenantDefaults(tenantDefaultsOf(keys))
+    .catch((err: unknown) =>
+      logger.error({ err: (err as Error).message }, 'publishing tenant limits failed'),
+    );
+  queues.tenantWeight = (tenant) => tenantLimit(limits, tenant).weight;
   const limitsWatch = limitsStore.watch(
     configured,
     config.LIMITS_REFRESH_MS,

@@ -132,7 +132,7 @@ export async function startWorkerApp(
     workers[priority] = worker;
   }
 
-  const metricsServer = await serveMetrics(config.WORKER_METRICS_PORT, metrics, sem);
+  const metricsServer = await serveMetrics(config.WORKER_METRICS_PORT, metrics, sem, scheduler);
   const metricsUrl = metricsServer
     ? `http://127.0.0.1:${(metricsServer.address() as AddressInfo).port}/metrics`
     : undefined;
@@ -238,10 +238,31 @@ function wireSemaphoreMetrics(
   sem.semaphore.on('error', (err) => logger.error({ err: err.message }, 'semaphore error'));
 }
 
+/** Sets the per-payer and per-tenant gauges from the scheduler's view (only keys in use here). */
+function updateKeyMetrics(metrics: WorkerMetrics, scheduler: KeyScheduler): void {
+  const view = scheduler.snapshot();
+  for (const g of [
+    metrics.payerInFlight,
+    metrics.payerEarned,
+    metrics.payerBreakerOpen,
+    metrics.payerWaiting,
+    metrics.tenantInFlight,
+  ])
+    g.reset();
+  for (const p of view.payers) {
+    metrics.payerInFlight.set({ payer: p.payer }, p.inFlight);
+    if (p.earned !== undefined) metrics.payerEarned.set({ payer: p.payer }, Math.floor(p.earned));
+    metrics.payerBreakerOpen.set({ payer: p.payer }, p.open ? 1 : 0);
+    metrics.payerWaiting.set({ payer: p.payer }, view.waitingByPayer.get(p.payer) ?? 0);
+  }
+  for (const t of view.tenants) metrics.tenantInFlight.set({ tenant: t.tenant }, t.inFlight);
+}
+
 async function serveMetrics(
   port: number,
   metrics: WorkerMetrics,
   sem: ConfiguredSemaphore,
+  scheduler: KeyScheduler,
 ): Promise<Server | undefined> {
   if (port < 0) return undefined;
   const server = createServer((req, res) => {
@@ -250,6 +271,7 @@ async function serveMetrics(
       return;
     }
     metrics.dynamoRequests.set(sem.dynamoRequests());
+    updateKeyMetrics(metrics, scheduler);
     metrics.registry
       .metrics()
       .then((text) =>

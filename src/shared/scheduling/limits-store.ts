@@ -4,12 +4,17 @@
  * subscription to survive a Redis restart: a change reaches every worker within one poll.
  */
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import {
   applyOverrides,
   limitOverridesSchema,
+  tenantLimitSchema,
   type EffectiveLimits,
   type LimitOverrides,
+  type TenantLimit,
 } from './limits.js';
+
+const tenantDefaultsSchema = z.record(z.string(), tenantLimitSchema);
 
 /** What is stored: the overrides, and who changed them when. */
 export interface StoredOverrides {
@@ -21,15 +26,25 @@ export interface StoredOverrides {
 /** Reads and writes the overrides document. */
 export class LimitsStore {
   private readonly key: string;
+  private readonly tenantDefaultsKey: string;
 
   constructor(
-    private readonly redis: Pick<Redis, 'get' | 'set'>,
+    private readonly redis: Pick<Redis, 'get' | 'set' | 'mget'>,
     prefix: string,
   ) {
     this.key = `${prefix}:limits`;
+    this.tenantDefaultsKey = `${prefix}:limits:tenant-defaults`;
   }
 
-  /** The stored overrides; an unreadable document counts as none (and is reported by `raw`). */
+  /**
+   * Publishes the tenant weights and limits configured in API_KEYS, which only producers read, so
+   * workers enforce them too (run-time overrides still win).
+   */
+  async publishTenantDefaults(tenants: Readonly<Record<string, TenantLimit>>): Promise<void> {
+    await this.redis.set(this.tenantDefaultsKey, JSON.stringify(tenants));
+  }
+
+  /** The stored overrides; an unreadable document counts as none (watch() reports it). */
   async get(): Promise<StoredOverrides> {
     return parseStored(await this.redis.get(this.key));
   }
@@ -55,16 +70,25 @@ export class LimitsStore {
     onChange: (limits: EffectiveLimits) => void,
     onError: (err: Error) => void,
   ): LimitsWatch {
-    let last: string | null | undefined;
+    let last: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     let polling: Promise<void> = Promise.resolve();
     const poll = async () => {
       try {
-        const raw = await this.redis.get(this.key);
-        if (raw !== last) {
-          last = raw;
-          onChange(applyOverrides(base, parseStored(raw).overrides));
+        const [raw, tenantsRaw] = await this.redis.mget(this.key, this.tenantDefaultsKey);
+        const seen = `${raw ?? ''}\n${tenantsRaw ?? ''}`;
+        if (seen !== last) {
+          last = seen;
+          const stored = parseStored(raw ?? null);
+          if (raw && stored.updatedAt === undefined)
+            onError(new Error(`the limits document at ${this.key} is unreadable: it is ignored`));
+          const defaults = tenantDefaultsSchema.safeParse(JSON.parse(tenantsRaw ?? '{}'));
+          const withTenants: EffectiveLimits = {
+            ...base,
+            tenants: { ...(defaults.success ? defaults.data : {}), ...base.tenants },
+          };
+          onChange(applyOverrides(withTenants, stored.overrides));
         }
       } catch (err) {
         onError(err instanceof Error ? err : new Error(String(err)));

@@ -58,9 +58,7 @@ export async function inspectSemaphore(
     const reclaimAt = claimableAt(r, params);
     holders.push({
       slot: r.slot,
-      slotKind: poolMayUse('batch', r.slot, params.capacity, floor)
-        ? 'shared'
-        : 'reserved',
+      slotKind: poolMayUse('batch', r.slot, params.capacity, floor) ? 'shared' : 'reserved',
       pool: r.pool,
       owner: r.owner,
       ageMs: r.acquiredAt === undefined ? undefined : now - r.acquiredAt,

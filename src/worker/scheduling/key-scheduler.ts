@@ -125,6 +125,34 @@ export class KeyScheduler {
     return this.now();
   }
 
+  /** What this process knows now, for its metrics: shared counts and health, local waiters. */
+  snapshot(): {
+    payers: { payer: string; inFlight: number; earned: number | undefined; open: boolean }[];
+    tenants: { tenant: string; inFlight: number }[];
+    waitingByPayer: Map<string, number>;
+  } {
+    const payers: ReturnType<KeyScheduler['snapshot']>['payers'] = [];
+    const tenants: ReturnType<KeyScheduler['snapshot']>['tenants'] = [];
+    for (const key of this.counts.keys()) {
+      const i = key.indexOf(':');
+      const kind = key.slice(0, i);
+      const id = key.slice(i + 1);
+      if (kind === 'tenant') tenants.push({ tenant: id, inFlight: this.count('tenant', id) });
+      if (kind !== 'payer') continue;
+      const h = this.health.get(id);
+      payers.push({
+        payer: id,
+        inFlight: this.count('payer', id),
+        earned: h?.earned,
+        open: this.breaker(id).state === 'open',
+      });
+    }
+    const waitingByPayer = new Map<string, number>();
+    for (const a of this.waiting)
+      waitingByPayer.set(a.keys.payer, (waitingByPayer.get(a.keys.payer) ?? 0) + 1);
+    return { payers, tenants, waitingByPayer };
+  }
+
   /** Counts a realtime arrival for the lending policy. */
   noteRealtimeArrival(): void {
     this.realtimeLocal++;

@@ -12,6 +12,8 @@ const env = {
   SEMAPHORE_NAME: name,
   STEDI_CONCURRENCY: '3',
   STEDI_REALTIME_RESERVED: '1',
+  // Slot 2 is the floor, never lent to batch: the status shows it as reserved.
+  STEDI_REALTIME_FLOOR: '1',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 
