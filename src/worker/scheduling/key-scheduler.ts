@@ -17,12 +17,7 @@ import type { Pool } from '../../shared/semaphore/types.js';
 import { SchedulerKeys, type HeldKind } from '../../shared/scheduling/keys.js';
 import { payerCap, tenantLimit, type EffectiveLimits } from '../../shared/scheduling/limits.js';
 import { holdTokens } from './hold-tokens.js';
-import {
-  recordPayerSignal,
-  takePayerProbe,
-  type PayerHealthRules,
-  type PayerSignal,
-} from './payer-health.js';
+import { recordPayerSignal, type PayerHealthRules, type PayerSignal } from './payer-health.js';
 
 /** The keys of one check. */
 export interface CheckKeys {
@@ -255,16 +250,6 @@ export class KeyScheduler {
     h.openUntil = r.openUntil;
     this.health.set(payer, h);
     if (changed) this.options.onChange?.();
-  }
-
-  /** @internal */
-  async takeProbe(payer: string): Promise<boolean> {
-    return takePayerProbe(
-      this.options.redis,
-      this.keys.payer(payer),
-      this.now(),
-      this.options.tokenTtlMs,
-    );
   }
 
   report(err: unknown): void {

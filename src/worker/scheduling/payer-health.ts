@@ -66,20 +66,7 @@ redis.call('PEXPIRE', k, 86400000)
 return {tostring(earned), tostring(openUntil)}
 `;
 
-// KEYS[1] payer hash. ARGV: now, probeMs. Takes the one probe of a half-open breaker.
-const probeLua = `
-local h = redis.call('HMGET', KEYS[1], 'openUntil', 'probeUntil')
-local openUntil = tonumber(h[1]) or 0
-local probeUntil = tonumber(h[2]) or 0
-local now = tonumber(ARGV[1])
-if openUntil == 0 then return 1 end
-if openUntil > now or probeUntil > now then return 0 end
-redis.call('HSET', KEYS[1], 'probeUntil', now + tonumber(ARGV[2]))
-return 1
-`;
-
 const record = new RedisScript(recordLua, 1);
-const probe = new RedisScript(probeLua, 1);
 
 /** Records a finished call's signal; returns the payer's earned concurrency and openUntil. */
 export async function recordPayerSignal(
@@ -102,17 +89,4 @@ export async function recordPayerSignal(
     ],
   )) as [string, string];
   return { earned: Number(reply[0]), openUntil: Number(reply[1]) };
-}
-
-/**
- * Takes the single probe of a half-open breaker (true), or learns that the breaker is closed
- * (true) or that it is open or another worker probes already (false).
- */
-export async function takePayerProbe(
-  redis: Redis,
-  payerKey: string,
-  now: number,
-  probeMs: number,
-): Promise<boolean> {
-  return (await probe.run(redis, [payerKey], [now, probeMs])) === 1;
 }

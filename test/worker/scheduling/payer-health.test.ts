@@ -3,10 +3,10 @@ import { inject } from 'vitest';
 import { Redis } from 'ioredis';
 import {
   recordPayerSignal,
-  takePayerProbe,
   type PayerHealthRules,
   type PayerSignal,
 } from '../../../src/worker/scheduling/payer-health.js';
+import { holdTokens } from '../../../src/worker/scheduling/hold-tokens.js';
 import { uniqueName } from '../../support/names.js';
 
 const rules: PayerHealthRules = {
@@ -41,6 +41,43 @@ async function signals(
 
 const earnedOf = (rs: { earned: number }[]) => rs.map((r) => r.earned);
 const hash = (key: string) => redis.hgetall(key);
+
+/**
+ * Takes a half-open payer's probe the way workers do: through the atomic token take, with limits
+ * high enough that only the breaker decides.
+ */
+async function takePayerProbe(
+  client: Redis,
+  key: string,
+  now: number,
+  probeMs: number,
+): Promise<boolean> {
+  const token = `probe-${now}-${Math.random()}`;
+  return holdTokens(client, {
+    keys: {
+      payerHash: key,
+      // Tokens of their own per take: only the breaker's probe mark decides here, as it does
+      // once a probe's call has ended and its token is gone.
+      payer: `${key}:held:${token}`,
+      tenant: `${key}:tenant`,
+      npi: `${key}:npi`,
+      active: `${key}:active`,
+    },
+    payer: 'P',
+    tenant: 'T',
+    hasNpi: false,
+    pool: 'batch',
+    token,
+    now,
+    ttlMs: probeMs,
+    initialConcurrency: 100,
+    cap: 100,
+    contended: false,
+    allocation: 100,
+    tenantMax: 0,
+    npiCap: 0,
+  });
+}
 
 describe('earned concurrency', () => {
   it('starts at the initial value and grows by one per ok (slow start)', async () => {
