@@ -5,8 +5,6 @@
  * like the others) to compare the healthy payer's rate. The bench shortens the breaker cool-down
  * to 10 s and the batch retry backoff to 2 s so the run ends within a few minutes.
  */
-import type { LocalDynamo } from '../../../src/shared/local/dynalite-server.js';
-import type { LocalRedis } from '../../../src/shared/local/redis-server.js';
 import {
   enqueueBatch,
   round,
@@ -17,54 +15,32 @@ import {
   type Figures,
 } from '../checks.js';
 import { mixedPayers } from '../requests.js';
-import { startStack } from '../stack.js';
+import { inKeyedStack, shareOf, type Infra } from './keyed-stack.js';
 
-const L = 15;
 const CHECKS = 600;
 const DOWN = 'DOWN';
 
 /** Runs the outage and its baseline. */
-export async function payerOutageScenario(infra: {
-  redis: LocalRedis;
-  dynamo: LocalDynamo;
-}): Promise<Record<string, Figures>> {
+export async function payerOutageScenario(infra: Infra): Promise<Record<string, Figures>> {
   const baseline = await run(infra, false);
   const outage = await run(infra, true);
   return {
     'payer-outage': {
       ...outage,
       healthyRateWithoutOutage: baseline.healthyChecksPerSecond ?? 0,
-      healthyShareOfRateWithoutOutage: round(
-        Number(outage.healthyChecksPerSecond) / Number(baseline.healthyChecksPerSecond),
-      ),
+      healthyShareOfRateWithoutOutage: shareOf(outage, baseline, 'healthyChecksPerSecond'),
     },
   };
 }
 
-async function run(
-  infra: { redis: LocalRedis; dynamo: LocalDynamo },
-  down: boolean,
-): Promise<Figures> {
-  const stack = await startStack(
-    {
-      allocation: L,
-      reserved: 5,
-      workers: 4,
-      latencyMedianMs: 300,
-      latencySigma: 0.3,
-      stediTimeoutMs: 90_000,
-      name: `outage-${down}-${Date.now()}`,
-      payers: {
-        [DOWN]: down
-          ? { outage: { aaa: '42', afterMs: 6_000, fromMs: 0, untilMs: 40_000 } }
-          : { latency: { medianMs: 300, sigma: 0.3 } },
-      },
-      env: { CIRCUIT_COOLDOWN_MS: '10000', BATCH_BACKOFF_MS: '2000' },
-    },
-    infra,
-  );
-  try {
-    stack.simulator.resetStats();
+function run(infra: Infra, down: boolean): Promise<Figures> {
+  const payers = {
+    [DOWN]: down
+      ? { outage: { aaa: '42' as const, afterMs: 6_000, fromMs: 0, untilMs: 40_000 } }
+      : { latency: { medianMs: 300, sigma: 0.3 } },
+  };
+  const env = { CIRCUIT_COOLDOWN_MS: '10000', BATCH_BACKOFF_MS: '2000' };
+  return inKeyedStack(infra, `outage-${down}`, { payers, env }, async (stack) => {
     const sampler = sampleSimulator(stack);
     const t0 = Date.now();
     const requests = mixedPayers(CHECKS, 10, DOWN);
@@ -105,7 +81,5 @@ async function run(
       rejected429: stats.rejected429,
       lostChecks: h.lost + d.lost,
     };
-  } finally {
-    await stack.stop();
-  }
+  });
 }

@@ -4,54 +4,30 @@
  * calls are sampled at the simulator while the others' checks wait; the others' rate is compared
  * with a run of their checks alone.
  */
-import type { LocalDynamo } from '../../../src/shared/local/dynalite-server.js';
-import type { LocalRedis } from '../../../src/shared/local/redis-server.js';
 import { capSlots } from '../../../src/shared/scheduling/limits.js';
 import { enqueueBatch, round, sampleSimulator, tally, waitAll, type Figures } from '../checks.js';
 import { mixedPayers } from '../requests.js';
-import { startStack } from '../stack.js';
+import { inKeyedStack, L, shareOf, type Infra } from './keyed-stack.js';
 
-const L = 15;
 const CHECKS = 600;
 const SLOW = 'SLOW';
 
 /** Runs the slow payer beside the others, and the others alone. */
-export async function slowPayerScenario(infra: {
-  redis: LocalRedis;
-  dynamo: LocalDynamo;
-}): Promise<Record<string, Figures>> {
+export async function slowPayerScenario(infra: Infra): Promise<Record<string, Figures>> {
   const alone = await run(infra, false);
   const mixed = await run(infra, true);
   return {
     'slow-payer': {
       ...mixed,
       othersRateAlone: alone.othersChecksPerSecond ?? 0,
-      othersShareOfRateAlone: round(
-        Number(mixed.othersChecksPerSecond) / Number(alone.othersChecksPerSecond),
-      ),
+      othersShareOfRateAlone: shareOf(mixed, alone, 'othersChecksPerSecond'),
     },
   };
 }
 
-async function run(
-  infra: { redis: LocalRedis; dynamo: LocalDynamo },
-  withSlow: boolean,
-): Promise<Figures> {
-  const stack = await startStack(
-    {
-      allocation: L,
-      reserved: 5,
-      workers: 4,
-      latencyMedianMs: 300,
-      latencySigma: 0.3,
-      stediTimeoutMs: 90_000,
-      name: `slow-${withSlow}-${Date.now()}`,
-      payers: { [SLOW]: { latency: { medianMs: 8_000, sigma: 0.2 } } },
-    },
-    infra,
-  );
-  try {
-    stack.simulator.resetStats();
+function run(infra: Infra, withSlow: boolean): Promise<Figures> {
+  const payers = { [SLOW]: { latency: { medianMs: 8_000, sigma: 0.2 } } };
+  return inKeyedStack(infra, `slow-${withSlow}`, { payers }, async (stack) => {
     const sampler = sampleSimulator(stack);
     const t0 = Date.now();
     const requests = mixedPayers(CHECKS, 10, SLOW).filter(
@@ -84,7 +60,5 @@ async function run(
       rejected429: stats.rejected429,
       lostChecks: o.lost + s.lost,
     };
-  } finally {
-    await stack.stop();
-  }
+  });
 }

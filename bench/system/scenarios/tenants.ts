@@ -3,48 +3,25 @@
  * checks; a second later tenant B submits 60. How soon B's run is done, and A's throughput
  * against a run of A alone.
  */
-import type { LocalDynamo } from '../../../src/shared/local/dynalite-server.js';
-import type { LocalRedis } from '../../../src/shared/local/redis-server.js';
 import { enqueueBatch, round, sleep, tally, waitAll, type Figures } from '../checks.js';
 import { checkRequest } from '../requests.js';
-import { startStack } from '../stack.js';
-
-const L = 15;
+import { inKeyedStack, shareOf, type Infra } from './keyed-stack.js';
 
 /** Runs A with B, and A alone. */
-export async function tenantsScenario(infra: {
-  redis: LocalRedis;
-  dynamo: LocalDynamo;
-}): Promise<Record<string, Figures>> {
+export async function tenantsScenario(infra: Infra): Promise<Record<string, Figures>> {
   const alone = await run(infra, false);
   const both = await run(infra, true);
   return {
     tenants: {
       ...both,
       aChecksPerSecondAlone: alone.aChecksPerSecond ?? 0,
-      aThroughputVsAlone: round(Number(both.aChecksPerSecond) / Number(alone.aChecksPerSecond)),
+      aThroughputVsAlone: shareOf(both, alone, 'aChecksPerSecond'),
     },
   };
 }
 
-async function run(
-  infra: { redis: LocalRedis; dynamo: LocalDynamo },
-  withB: boolean,
-): Promise<Figures> {
-  const stack = await startStack(
-    {
-      allocation: L,
-      reserved: 5,
-      workers: 4,
-      latencyMedianMs: 300,
-      latencySigma: 0.3,
-      stediTimeoutMs: 90_000,
-      name: `tenants-${withB}-${Date.now()}`,
-    },
-    infra,
-  );
-  try {
-    stack.simulator.resetStats();
+function run(infra: Infra, withB: boolean): Promise<Figures> {
+  return inKeyedStack(infra, `tenants-${withB}`, {}, async (stack) => {
     const t0 = Date.now();
     const a = await enqueueBatch(
       stack,
@@ -75,7 +52,5 @@ async function run(
       rejected429: stats.rejected429,
       lostChecks: ta.lost + tb.lost,
     };
-  } finally {
-    await stack.stop();
-  }
+  });
 }
