@@ -148,6 +148,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
   private pumping = false;
   private pumpAgain = false;
   private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeDueAt = Infinity;
   private unsubscribe: (() => Promise<void>) | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
@@ -269,6 +270,9 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const next = Math.max(0, Math.min(this.options.capacity, Math.floor(slots)));
     if (next === this.headroom) return;
     const lent = next < this.headroom;
+    // A larger headroom is taken back from batch as its calls finish, as realtime's refills are.
+    if (!lent)
+      this.refillsOwed = Math.min(this.options.capacity, this.refillsOwed + next - this.headroom);
     this.headroom = next;
     if (lent) this.pump();
   }
@@ -537,6 +541,15 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
         waiter.reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
+      if (waiter.settled) {
+        // Aborted (parked, shut down, timed out) while the call start was being written: nobody
+        // would ever release this lease, so the slot goes on to another waiter or back.
+        held.current = undefined;
+        const other = this.closed || held.lost ? undefined : this.nextWaiterFor(held.slot);
+        if (other) await this.grant(other, held, true);
+        else if (!held.lost) await this.releaseHeld(held);
+        return;
+      }
     }
     this.emit('acquired', {
       pool: waiter.pool,
@@ -556,6 +569,12 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const records = await this.options.store.listSlots(this.options.name);
     this.view = new Map(records.map((r) => [r.slot, r]));
     this.viewLoaded = true;
+    // The true idle count settles what refills are still owed (hints may have been lost).
+    const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
+    let idle = 0;
+    for (let slot = 0; slot < this.options.capacity; slot++)
+      if (!this.held.has(slot) && isClaimable(this.view.get(slot), cutoffs)) idle++;
+    if (idle >= this.headroom) this.refillsOwed = 0;
   }
 
   private onHint(hint: ReleaseHint): void {
@@ -633,9 +652,11 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
 
   /** Sleeps until the next slot could become claimable, or the jittered fallback, whichever first. */
   private scheduleWake(): void {
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeTimer = undefined;
-    if (!this.hasWaiters() || this.closed) return;
+    if (!this.hasWaiters() || this.closed) {
+      if (this.wakeTimer) clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+      return;
+    }
     const now = this.options.now();
     const jitter = 0.75 + this.options.random() * 0.5;
     let wakeAt = now + this.options.fallbackCheckMs * jitter;
@@ -649,6 +670,11 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     if (this.waiters.batch.length > 0 && this.batchYielding()) {
       wakeAt = Math.min(wakeAt, this.batchYieldUntil + 1);
     }
+    // Pumps come often (every hint, every scheduler refresh): they may only bring the wake
+    // earlier, or the fallback check that finds slots freed without a hint would never fire.
+    if (this.wakeTimer && this.wakeDueAt <= wakeAt) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeDueAt = wakeAt;
     this.wakeTimer = setTimeout(
       () => {
         this.wakeTimer = undefined;
