@@ -7,8 +7,7 @@ import { cipherFromConfig, prioritySettings, type Config } from './config.js';
 import { jobOptions, queueNames, type Priority, type PriorityJobSettings } from './queues.js';
 import type { EligibilityRequest } from './schemas/eligibility-request.js';
 import type { ValueCipher } from './crypto/data-cipher.js';
-import { fairPriorities } from './scheduling/fair-queue.js';
-import { SchedulerKeys } from './scheduling/keys.js';
+import { fairPriorities, fairQueueKeys, type FairQueueKeys } from './scheduling/fair-queue.js';
 
 const idPrefix: Readonly<Record<Priority, string>> = { realtime: 'rt_', batch: 'bt_' };
 
@@ -20,12 +19,48 @@ export function newCheckId(priority: Priority): string {
 /** A job of either queue. */
 export type CheckJob = Job<CheckJobData, CheckJobResult>;
 
+/**
+ * Gives a run's priorities to its checks payer by payer in turn (A, B, C, A, B, …), so a run
+ * sorted by payer does not fill every worker's lanes with one payer's checks: the others' must be
+ * fetched for a payer's cap to see them waiting.
+ */
+function payerRoundRobin(requests: readonly EligibilityRequest[], tags: number[]): number[] {
+  const byPayer = new Map<string, number[]>();
+  requests.forEach((r, i) => {
+    const list = byPayer.get(r.tradingPartnerServiceId);
+    if (list) list.push(i);
+    else byPayer.set(r.tradingPartnerServiceId, [i]);
+  });
+  const lists = [...byPayer.values()];
+  const out = new Array<number>(requests.length);
+  let next = 0;
+  for (let round = 0; next < requests.length; round++)
+    for (const list of lists) {
+      const i = list[round];
+      if (i !== undefined) out[i] = tags[next++] ?? 0;
+    }
+  return out;
+}
+
+/**
+ * A check's job name carries its payer (not patient data): workers read the payers waiting at the
+ * head of the batch queue from the names alone, and Bull Board shows them.
+ */
+export function checkJobName(request: EligibilityRequest): string {
+  return `check:${request.tradingPartnerServiceId}`;
+}
+
+/** The payer of a job named by checkJobName (undefined for other names). */
+export function payerOfJobName(name: string | null | undefined): string | undefined {
+  return name?.startsWith('check:') ? name.slice(6) : undefined;
+}
+
 /** Both queues, with each priority's retry and retention settings. */
 export class CheckQueues {
   readonly queues: Readonly<Record<Priority, Queue<CheckJobData, CheckJobResult>>>;
   /** A tenant's share of batch capacity (weight); the producer sets it from the limits in force. */
   tenantWeight: (tenant: string) => number = () => 1;
-  private readonly fairKeys: { readonly tags: string; readonly prioritized: string };
+  private readonly fairKeys: FairQueueKeys;
 
   constructor(
     private readonly connection: Redis,
@@ -38,10 +73,7 @@ export class CheckQueues {
       realtime: new Queue(queueNames.realtime, { connection, prefix }),
       batch: new Queue(queueNames.batch, { connection, prefix }),
     };
-    this.fairKeys = {
-      tags: new SchedulerKeys(prefix).vtime,
-      prioritized: `${prefix}:${queueNames.batch}:prioritized`,
-    };
+    this.fairKeys = fairQueueKeys(prefix);
   }
 
   /** Both queues as the configuration sets them; the cipher defaults to the configured keys. */
@@ -61,7 +93,7 @@ export class CheckQueues {
   ): Promise<CheckJob> {
     const data = this.jobData(priority, request, Date.now(), extra.submittedBy);
     const [fair] = priority === 'batch' ? await this.batchPriorities(extra.submittedBy, 1) : [];
-    return this.queues[priority].add('check', data, {
+    return this.queues[priority].add(checkJobName(request), data, {
       ...jobOptions(this.settings[priority]),
       jobId: extra.jobId ?? newCheckId(priority),
       ...(fair !== undefined ? { priority: fair } : {}),
@@ -77,10 +109,12 @@ export class CheckQueues {
     const submittedAt = Date.now();
     const opts = jobOptions(this.settings[priority]);
     const fair =
-      priority === 'batch' ? await this.batchPriorities(submittedBy, requests.length) : [];
+      priority === 'batch'
+        ? payerRoundRobin(requests, await this.batchPriorities(submittedBy, requests.length))
+        : [];
     return this.queues[priority].addBulk(
       requests.map((request, i) => ({
-        name: 'check',
+        name: checkJobName(request),
         data: this.jobData(priority, request, submittedAt, submittedBy),
         opts: {
           ...opts,

@@ -87,6 +87,11 @@ export const envSchema = z
     CIRCUIT_FAILURE_THRESHOLD: int(3, 1),
     /** How long an open payer breaker holds that payer's checks before one probe, in ms. */
     CIRCUIT_COOLDOWN_MS: int(120_000, 100),
+    /**
+     * Longest a batch check waits, from submission, for its payer's breaker to close before it fails
+     * with "payer unavailable" (parking spends no attempts), in ms.
+     */
+    PAYER_OUTAGE_MAX_WAIT_MS: int(6 * 3_600_000, 1_000),
     /** What a realtime check to a payer whose breaker is open gets: a fast failure, or the call. */
     PAYER_OPEN_REALTIME: z.enum(['fail', 'call']).default('fail'),
     /**

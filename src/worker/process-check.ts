@@ -17,7 +17,12 @@ import { eligibilityRequestSchema } from '../shared/schemas/eligibility-request.
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { CheckAdmission, CheckKeys, KeyScheduler } from './scheduling/key-scheduler.js';
+import type {
+  CheckAdmission,
+  CheckKeys,
+  HeldBack,
+  KeyScheduler,
+} from './scheduling/key-scheduler.js';
 import type { PayerSignal } from './scheduling/payer-health.js';
 import { classifyReply, type CallOutcome } from './stedi/classify-reply.js';
 import type { StediClient } from './stedi/stedi-client.js';
@@ -33,10 +38,14 @@ export interface CheckProcessorDeps {
   readonly payerOpenRealtime: 'fail' | 'call';
   /** An answer slower than this (ms) counts against its payer's earned concurrency. */
   readonly slowCallMs: number;
-  /** A batch check that may not start for this long (ms) is parked. @defaultValue 1000 */
+  /** A batch check its payer holds back this long (ms) is parked. @defaultValue 250 */
   readonly parkAfterMs?: number;
   /** Reports each call's duration (the lending policy's mean call time). */
   readonly onCallTime?: (ms: number) => void;
+  /** Longest a batch check waits (since submission) for its payer's breaker to close, in ms. */
+  readonly outageMaxWaitMs: number;
+  /** A fresh fair-queue priority at the back of `tenant`'s order, for a parked check. */
+  readonly requeuePriority?: (tenant: string) => Promise<number>;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
   /** Aborts slot waits when the worker shuts down. */
@@ -79,11 +88,16 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       pool: priority,
     };
     if (priority === 'realtime') deps.scheduler.noteRealtimeArrival();
-    const breaker = deps.scheduler.breaker(keys.payer);
+    const breaker =
+      priority === 'realtime'
+        ? await deps.scheduler
+            .breakerNow(keys.payer)
+            .catch(() => deps.scheduler.breaker(keys.payer))
+        : deps.scheduler.breaker(keys.payer);
     if (breaker.state === 'open') {
       if (priority === 'batch') {
         // Wait out the cool-down without spending an attempt; one probe goes first after it.
-        await park(job, token, deps, 'breaker-open', keys.payer, breaker.remainingMs);
+        await park(job, token, deps, 'breaker-open', keys, breaker.remainingMs);
       }
       if (deps.payerOpenRealtime === 'fail') {
         deps.metrics.parked.inc({ reason: 'payer-unavailable' });
@@ -97,8 +111,21 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
     const admission = deps.scheduler.admission(keys);
     try {
       const lease = await takeAdmittedSlot(job, token, priority, deps, log, admission);
-      const callStartedAt = now();
       let outcome: CallOutcome;
+      try {
+        // The token take waited on Redis: make sure the slot is still ours (and its call start
+        // covered) right before the call, or another worker may already have reclaimed it.
+        await lease.markCallStart();
+      } catch (err) {
+        void admission.release();
+        await giveBack(lease, priority, deps);
+        if (err instanceof LeaseLostError) {
+          await job.moveToDelayed(Date.now() + 500, token);
+          throw new DelayedError();
+        }
+        throw err;
+      }
+      const callStartedAt = now();
       try {
         outcome = await callStedi(deps.stedi, parsed.data);
       } finally {
@@ -141,7 +168,7 @@ async function takeAdmittedSlot(
     } catch (err) {
       await giveBack(lease, pool, deps);
       log.error({ err: (err as Error).message }, 'scheduler state unavailable; check delayed');
-      return park(job, token, deps, 'scheduler-unavailable', admission.keys.payer, 1_000);
+      return park(job, token, deps, 'scheduler-unavailable', admission.keys, 1_000);
     }
     if (taken) return lease;
     await giveBack(lease, pool, deps);
@@ -173,11 +200,24 @@ async function park(
   token: string | undefined,
   deps: CheckProcessorDeps,
   reason: string,
-  payer: string,
+  keys: CheckKeys,
   delayMs: number,
 ): Promise<never> {
+  const waitedMs = Date.now() - job.timestamp;
+  if (reason === 'breaker-open' && waitedMs > deps.outageMaxWaitMs) {
+    // Parking spends no attempts, so a payer that never comes back would hold its checks forever.
+    throw new UnrecoverableError(
+      `payer unavailable: payer ${keys.payer} kept failing (AAA 42/80, 5xx or timeouts) for ` +
+        `the ${Math.round(waitedMs / 60_000)} minutes this check waited; submit it again later`,
+    );
+  }
   deps.metrics.parked.inc({ reason });
-  deps.logger.debug({ jobId: job.id, reason, payer }, 'check parked');
+  deps.logger.debug({ jobId: job.id, reason, payer: keys.payer }, 'check parked');
+  if (job.opts.priority && deps.requeuePriority) {
+    // Back of its tenant's fair order: with its old priority it would come back ahead of the
+    // checks behind it and, held back again, keep them from the worker's lanes.
+    await job.changePriority({ priority: await deps.requeuePriority(keys.tenant) });
+  }
   await job.moveToDelayed(Date.now() + delayMs + Math.random() * 500, token);
   throw new DelayedError();
 }
@@ -232,42 +272,48 @@ async function takeSlot(
   let lease: SlotLease;
   // A check its payer or tenant holds back for a while is parked, so it does not keep this
   // worker's lane from checks of other payers behind it in the queue.
-  const parkAfterMs = deps.parkAfterMs ?? 1_000;
+  // A payer at its earned concurrency or cap may free up as a call ends, so the check waits a
+  // moment first (not long: other payers' checks may need this lane); the other limits (breaker,
+  // probe, tenant, NPI) say nothing of when: park now.
+  const parkAfterMs = deps.parkAfterMs ?? 250;
   const parking = new AbortController();
+  // One controller per acquire, fed by the long-lived shutdown signal: AbortSignal.any() would
+  // leave a reference on the shutdown signal for every acquire on Node 20.
+  const onShutdown = () => parking.abort(deps.shutdown.reason);
+  deps.shutdown.addEventListener('abort', onShutdown, { once: true });
   let heldBackSince: number | undefined;
-  const watch = setInterval(
-    () => {
-      const t = Date.now();
-      if (deps.scheduler.breaker(admission.keys.payer).state === 'open' && pool === 'batch') {
-        parking.abort();
-        return;
-      }
-      if (admission.mayStart()) heldBackSince = undefined;
-      else if ((heldBackSince ??= t) + parkAfterMs <= t) parking.abort();
-    },
-    Math.max(20, Math.min(250, parkAfterMs / 4)),
-  );
+  let parkedFor: HeldBack | undefined;
+  const look = () => {
+    const t = Date.now();
+    const why = admission.heldBackBy();
+    if (why === undefined || why === 'released') heldBackSince = undefined;
+    else if (why !== 'payer' || (heldBackSince ??= t) + parkAfterMs <= t) {
+      parkedFor = why;
+      parking.abort();
+    }
+  };
+  // At once too: a check its tenant holds back should not take a lane even for one tick.
+  look();
+  const watch = setInterval(look, Math.max(20, Math.min(250, parkAfterMs / 4)));
   watch.unref();
   admission.setWaiting(true);
   try {
     lease = await deps.semaphore.acquire({
       pool,
-      signal: AbortSignal.any([deps.shutdown, parking.signal]),
+      signal: parking.signal,
       markCallStart: true,
       admission,
     });
   } catch (err) {
-    if (err instanceof AcquireAbortedError && parking.signal.aborted && !deps.shutdown.aborted) {
+    if (err instanceof AcquireAbortedError && parkedFor && !deps.shutdown.aborted) {
       const view = deps.scheduler.breaker(admission.keys.payer);
-      const open = view.state === 'open';
-      await park(
-        job,
-        token,
-        deps,
-        open ? 'breaker-open' : 'payer-or-tenant-limit',
-        admission.keys.payer,
-        open ? view.remainingMs : parkAfterMs,
-      );
+      const delayMs =
+        parkedFor === 'breaker-open'
+          ? view.remainingMs
+          : parkedFor === 'payer'
+            ? parkAfterMs
+            : 1_000;
+      await park(job, token, deps, parkedFor, admission.keys, delayMs);
     }
     if (err instanceof AcquireAbortedError) {
       // Shutting down before the call: the check goes back to wait for another worker.
@@ -288,6 +334,7 @@ async function takeSlot(
     throw err;
   } finally {
     clearInterval(watch);
+    deps.shutdown.removeEventListener('abort', onShutdown);
     admission.setWaiting(false);
   }
   // The acquire recorded the call start (with the claim, or on hand-over): the call may begin.

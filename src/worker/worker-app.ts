@@ -21,7 +21,12 @@ import type { Logger } from '../shared/logger.js';
 import { queueNames, type Priority } from '../shared/queues.js';
 import { semaphoreFromConfig, type ConfiguredSemaphore } from '../shared/semaphore/from-config.js';
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
-import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
+import { fairPriorities, fairQueueKeys } from '../shared/scheduling/fair-queue.js';
+import {
+  configuredLimits,
+  tenantLimit,
+  type EffectiveLimits,
+} from '../shared/scheduling/limits.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { realtimeHeadroom } from './scheduling/headroom-policy.js';
 import { KeyScheduler } from './scheduling/key-scheduler.js';
@@ -61,6 +66,7 @@ export async function startWorkerApp(
   const limitsStore = new LimitsStore(connection, config.QUEUE_PREFIX);
   let limits: EffectiveLimits = configuredLimits(config);
   const calls = new CallTimeAverage();
+  const fairKeys = fairQueueKeys(config.QUEUE_PREFIX);
   const scheduler = new KeyScheduler({
     redis: connection,
     prefix: config.QUEUE_PREFIX,
@@ -72,6 +78,10 @@ export async function startWorkerApp(
       cooldownMs: config.CIRCUIT_COOLDOWN_MS,
     },
     tokenTtlMs: config.STEDI_TIMEOUT_MS + 5_000,
+    queue: {
+      prioritized: fairKeys.prioritized,
+      jobPrefix: `${config.QUEUE_PREFIX}:${queueNames.batch}:`,
+    },
     onChange: () => {
       applyLending(sem, scheduler, limits, calls.mean(), metrics);
       sem.semaphore.recheck();
@@ -98,6 +108,12 @@ export async function startWorkerApp(
     payerOpenRealtime: config.PAYER_OPEN_REALTIME,
     slowCallMs: config.PAYER_SLOW_CALL_MS,
     onCallTime: (ms: number) => calls.add(ms),
+    outageMaxWaitMs: config.PAYER_OUTAGE_MAX_WAIT_MS,
+    requeuePriority: async (tenant: string) => {
+      const weight = tenantLimit(limits, tenant).weight;
+      const [p] = await fairPriorities(connection, fairKeys, tenant, 1, weight);
+      return p ?? 1;
+    },
     metrics,
     logger,
     shutdown: shutdown.signal,

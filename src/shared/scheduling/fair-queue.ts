@@ -13,38 +13,68 @@
  */
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../clients/redis-script.js';
+import { queueNames } from '../queues.js';
+import { SchedulerKeys } from './keys.js';
 
 /** BullMQ's highest priority value (Job.PRIORITY_LIMIT). */
 export const PRIORITY_LIMIT = 2 ** 21 - 1;
 
-// KEYS: [1] tag hash, [2] BullMQ prioritized set. ARGV: tenant, count, weight.
+// KEYS: [1] tag hash, [2] BullMQ prioritized set, [3] delayed set, [4] active list.
+// ARGV: tenant, count, weight. Rebasing needs delayed and active empty too: their checks come
+// back with their priorities, which must not land behind a rebased run.
 const tagLua = `
 local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local v
 if head[2] then
   v = math.floor(tonumber(head[2]) / 4294967296)
-else
+elseif redis.call('ZCARD', KEYS[3]) == 0 and redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('DEL', KEYS[1])
   v = 0
+else
+  v = tonumber(redis.call('HGET', KEYS[1], ':v') or '0')
 end
+redis.call('HSET', KEYS[1], ':v', tostring(v))
 local finish = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 local start = math.max(v, finish)
 local step = 1 / tonumber(ARGV[3])
 redis.call('HSET', KEYS[1], ARGV[1], tostring(start + tonumber(ARGV[2]) * step))
 return {tostring(start), tostring(step)}
 `;
-const tag = new RedisScript(tagLua, 2);
+const tag = new RedisScript(tagLua, 4);
+
+/** The Redis keys fair queuing reads and writes for the batch queue under `prefix`. */
+export interface FairQueueKeys {
+  readonly tags: string;
+  readonly prioritized: string;
+  readonly delayed: string;
+  readonly active: string;
+}
+
+/** Fair-queue keys of the batch queue under a queue prefix. */
+export function fairQueueKeys(prefix: string): FairQueueKeys {
+  const queue = `${prefix}:${queueNames.batch}`;
+  return {
+    tags: new SchedulerKeys(prefix).vtime,
+    prioritized: `${queue}:prioritized`,
+    delayed: `${queue}:delayed`,
+    active: `${queue}:active`,
+  };
+}
 
 /** Priorities for `count` new batch checks of `tenant`, in submission order. */
 export async function fairPriorities(
   redis: Redis,
-  keys: { readonly tags: string; readonly prioritized: string },
+  keys: FairQueueKeys,
   tenant: string,
   count: number,
   weight: number,
 ): Promise<number[]> {
   const [start, step] = (
-    (await tag.run(redis, [keys.tags, keys.prioritized], [tenant, count, weight])) as string[]
+    (await tag.run(
+      redis,
+      [keys.tags, keys.prioritized, keys.delayed, keys.active],
+      [tenant, count, weight],
+    )) as string[]
   ).map(Number) as [number, number];
   return Array.from({ length: count }, (_, i) =>
     Math.min(PRIORITY_LIMIT, 1 + Math.floor(start + (i + 1) * step)),

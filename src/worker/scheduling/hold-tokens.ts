@@ -8,9 +8,14 @@
 import type { Redis } from 'ioredis';
 import { RedisScript } from '../../shared/clients/redis-script.js';
 
-// KEYS: 1 payer hash, 2 payer tokens, 3 tenant tokens, 4 npi tokens, 5 active keys.
+// KEYS: 1 payer hash, 2 payer tokens, 3 tenant tokens, 4 npi tokens, 5 active keys,
+//       6 the batch queue's prioritized set.
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
-//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 allocation, 15 contended.
+//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 allocation, 15 contended, 16 job key
+//       prefix, 17 how many queued checks to look at.
+// When the payer is at its earned concurrency or cap and the worker saw nobody else waiting, the
+// head of the batch queue decides: another payer's check there is waiting too. (Job keys are
+// read by name, as BullMQ's own scripts do.)
 const lua = `
 local now = tonumber(ARGV[1])
 for i = 2, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
@@ -23,12 +28,25 @@ if batch and openUntil > 0 then
   probing = true
 end
 if batch then
+  local held = redis.call('ZCARD', KEYS[2])
   local limit = tonumber(ARGV[14])
-  if ARGV[15] == '1' then
-    limit = math.min(math.floor(tonumber(h[1]) or tonumber(ARGV[5])), tonumber(ARGV[6]))
+  local contendedLimit = math.min(math.floor(tonumber(h[1]) or tonumber(ARGV[5])), tonumber(ARGV[6]))
+  if held >= contendedLimit then
+    local contended = ARGV[15] == '1'
+    if not contended then
+      local mine = 'check:' .. ARGV[10]
+      for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, tonumber(ARGV[17]) - 1)) do
+        local name = redis.call('HGET', ARGV[16] .. id, 'name')
+        if name and name ~= mine and string.sub(name, 1, 6) == 'check:' then
+          contended = true
+          break
+        end
+      end
+    end
+    if contended then limit = contendedLimit end
   end
   if probing then limit = 1 end
-  if redis.call('ZCARD', KEYS[2]) >= limit then return 0 end
+  if held >= limit then return 0 end
   local tenantMax = tonumber(ARGV[7])
   if tenantMax > 0 and redis.call('ZCARD', KEYS[3]) >= tenantMax then return 0 end
   local npiCap = tonumber(ARGV[8])
@@ -42,9 +60,10 @@ for i = 2, last do
   redis.call('PEXPIRE', KEYS[i], ARGV[13])
 end
 redis.call('ZADD', KEYS[5], now, 'payer:' .. ARGV[10], now, 'tenant:' .. ARGV[11])
+if probing then return 2 end
 return 1
 `;
-const script = new RedisScript(lua, 5);
+const script = new RedisScript(lua, 6);
 
 /** What one take needs; durations in ms. */
 export interface HoldRequest {
@@ -54,7 +73,13 @@ export interface HoldRequest {
     readonly tenant: string;
     readonly npi: string;
     readonly active: string;
+    /** The batch queue's prioritized set. */
+    readonly queued: string;
   };
+  /** Prefix of the batch queue's job hashes (`<prefix>:<queue>:`). */
+  readonly jobPrefix: string;
+  /** Queued checks to look at for other payers. */
+  readonly queueHead: number;
   readonly payer: string;
   readonly tenant: string;
   readonly hasNpi: boolean;
@@ -74,12 +99,18 @@ export interface HoldRequest {
   readonly npiCap: number;
 }
 
-/** True when the tokens were taken; false when a limit (or an open breaker) refuses now. */
-export async function holdTokens(redis: Redis, r: HoldRequest): Promise<boolean> {
+/**
+ * `taken` when the tokens were taken, `probe` when they were and this check is the half-open
+ * breaker's probe, `refused` when a limit (or an open breaker) refuses now.
+ */
+export async function holdTokens(
+  redis: Redis,
+  r: HoldRequest,
+): Promise<'taken' | 'probe' | 'refused'> {
   const k = r.keys;
   const reply = await script.run(
     redis,
-    [k.payerHash, k.payer, k.tenant, k.npi, k.active],
+    [k.payerHash, k.payer, k.tenant, k.npi, k.active, k.queued],
     [
       r.now,
       r.now + r.ttlMs,
@@ -96,7 +127,14 @@ export async function holdTokens(redis: Redis, r: HoldRequest): Promise<boolean>
       r.ttlMs,
       r.allocation,
       r.contended ? '1' : '0',
+      r.jobPrefix,
+      r.queueHead,
     ],
   );
-  return reply === 1;
+  return reply === 2 ? 'probe' : reply === 1 ? 'taken' : 'refused';
+}
+
+/** Frees a half-open breaker's probe that ended with nothing to say about the payer (a 429, a 4xx). */
+export async function freeProbe(redis: Redis, payerHash: string): Promise<void> {
+  await redis.hdel(payerHash, 'probeUntil');
 }

@@ -14,9 +14,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../shared/semaphore/types.js';
+import { payerOfJobName } from '../../shared/check-queues.js';
 import { SchedulerKeys, type HeldKind } from '../../shared/scheduling/keys.js';
 import { payerCap, tenantLimit, type EffectiveLimits } from '../../shared/scheduling/limits.js';
-import { holdTokens } from './hold-tokens.js';
+import { freeProbe, holdTokens } from './hold-tokens.js';
 import { recordPayerSignal, type PayerHealthRules, type PayerSignal } from './payer-health.js';
 
 /** The keys of one check. */
@@ -40,10 +41,22 @@ export interface KeySchedulerOptions {
   readonly refreshMs?: number;
   /** @defaultValue Date.now */
   readonly now?: () => number;
+  /**
+   * Where checks not yet fetched by any worker wait: the batch queue's prioritized set and the
+   * prefix of its job hashes. Payers at its head count as waiting, so a payer's cap applies
+   * against checks no worker has fetched yet (a run sorted by payer fills every lane with one).
+   */
+  readonly queue?: { readonly prioritized: string; readonly jobPrefix: string };
   /** Called when decisions may have changed (the worker re-runs the semaphore's grants). */
   readonly onChange?: () => void;
   readonly onError?: (err: Error) => void;
 }
+
+/**
+ * Why a check may not start now: its payer's breaker is open or probing, its payer holds its earned
+ * concurrency or cap, its tenant or payer + NPI is at its limit (or the admission is over).
+ */
+export type HeldBack = 'breaker-open' | 'probe' | 'payer' | 'tenant' | 'npi' | 'released';
 
 /** A payer's breaker as this process last saw it. */
 export interface BreakerView {
@@ -54,7 +67,10 @@ export interface BreakerView {
 
 interface Counted {
   remote: number;
+  /** Token writes and removals sent since the last refresh read (cleared by the refresh). */
   delta: number;
+  /** Checks picked for a slot whose tokens are not written yet (no refresh can see them). */
+  pending: number;
   users: number;
 }
 
@@ -65,6 +81,12 @@ interface PayerHealth {
 }
 
 const REALTIME_WINDOW_S = 60;
+/** How many checks at the head of the batch queue tell which payers wait there. */
+const QUEUE_HEAD = 50;
+
+function idle(c: Counted): boolean {
+  return c.users <= 0 && c.delta === 0 && c.pending === 0;
+}
 
 /** The shared scheduling state of one worker process. */
 export class KeyScheduler {
@@ -73,6 +95,7 @@ export class KeyScheduler {
   private readonly health = new Map<string, PayerHealth>();
   private readonly waiting = new Set<CheckAdmission>();
   private payersWaiting: readonly string[] = [];
+  private payersQueued: ReadonlySet<string> = new Set();
   private realtimeLocal = 0;
   private realtimeWindow = 0;
   private readonly now: () => number;
@@ -104,6 +127,22 @@ export class KeyScheduler {
   /** The admission of one check: ask it before a slot is granted, tell it when the call ends. */
   admission(keys: CheckKeys): CheckAdmission {
     return new CheckAdmission(this, keys);
+  }
+
+  /** A payer's breaker read from Redis now (for a realtime check, which must not act on old news). */
+  async breakerNow(payer: string): Promise<BreakerView> {
+    const [earned, openUntil, probeUntil] = await this.options.redis.hmget(
+      this.keys.payer(payer),
+      'earned',
+      'openUntil',
+      'probeUntil',
+    );
+    this.health.set(payer, {
+      earned: earned ? Number(earned) : undefined,
+      openUntil: Number(openUntil ?? 0),
+      probeUntil: Number(probeUntil ?? 0),
+    });
+    return this.breaker(payer);
   }
 
   /** A payer's breaker as last read. */
@@ -164,12 +203,16 @@ export class KeyScheduler {
     await this.refreshing;
   }
 
-  /** Stops the loop and waits for the writes it started. */
-  async close(): Promise<void> {
+  /** Stops the loop and waits for the writes it started (at most `closeWaitMs`, for a dead Redis). */
+  async close(closeWaitMs = 2_000): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
-    await this.refreshing;
-    await Promise.allSettled([...this.background]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([this.refreshing, ...this.background]),
+      new Promise((r) => (timer = setTimeout(r, closeWaitMs))),
+    ]);
+    clearTimeout(timer);
   }
 
   // ---- used by CheckAdmission ----
@@ -177,7 +220,7 @@ export class KeyScheduler {
   /** @internal */
   count(kind: HeldKind, id: string): number {
     const c = this.counts.get(`${kind}:${id}`);
-    return c ? Math.max(0, c.remote + c.delta) : 0;
+    return c ? Math.max(0, c.remote + c.delta + c.pending) : 0;
   }
 
   /** @internal */
@@ -185,17 +228,17 @@ export class KeyScheduler {
     const key = `${kind}:${id}`;
     let c = this.counts.get(key);
     if (!c) {
-      c = { remote: 0, delta: 0, users: 0 };
+      c = { remote: 0, delta: 0, pending: 0, users: 0 };
       this.counts.set(key, c);
     }
     c.users += by;
-    if (c.users <= 0 && c.delta === 0) this.counts.delete(key);
+    if (idle(c)) this.counts.delete(key);
   }
 
   /** @internal */
-  adjust(kind: HeldKind, id: string, by: number): void {
+  adjust(kind: HeldKind, id: string, field: 'delta' | 'pending', by: number): void {
     const c = this.counts.get(`${kind}:${id}`);
-    if (c) c.delta += by;
+    if (c) c[field] += by;
   }
 
   /** @internal */
@@ -207,6 +250,7 @@ export class KeyScheduler {
   /** @internal True when a payer other than `payer` has a check that could run waiting. */
   othersWaiting(payer: string): boolean {
     if (this.payersWaiting.some((p) => p !== payer)) return true;
+    for (const p of this.payersQueued) if (p !== payer) return true;
     for (const a of this.waiting) if (a.keys.payer !== payer && a.mayStart(false)) return true;
     return false;
   }
@@ -254,6 +298,27 @@ export class KeyScheduler {
 
   report(err: unknown): void {
     this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  /** Payers of the first checks waiting in the batch queue, read from their job names. */
+  private async readQueuedPayers(): Promise<void> {
+    const queue = this.options.queue;
+    if (!queue || this.waiting.size === 0) {
+      this.payersQueued = new Set();
+      return;
+    }
+    const { redis } = this.options;
+    try {
+      const ids = await redis.zrange(queue.prioritized, '0', String(QUEUE_HEAD - 1));
+      const p = redis.pipeline();
+      for (const id of ids) p.hget(`${queue.jobPrefix}${id}`, 'name');
+      const names = ((await p.exec()) ?? []).map(([, name]) => name as string | null);
+      this.payersQueued = new Set(
+        names.map(payerOfJobName).filter((x): x is string => x !== undefined),
+      );
+    } catch (err) {
+      this.report(err);
+    }
   }
 
   private async refresh(): Promise<void> {
@@ -324,6 +389,11 @@ export class KeyScheduler {
     }
     const window = (next() ?? []) as (string | null)[];
     this.realtimeWindow = window.reduce((sum, v) => sum + Number(v ?? 0), 0);
+    await this.readQueuedPayers();
+    // Keys no check of this process uses any more stop being read (thousands of payers over a day).
+    for (const [key, c] of this.counts) if (idle(c)) this.counts.delete(key);
+    for (const payer of this.health.keys())
+      if (!this.counts.has(`payer:${payer}`)) this.health.delete(payer);
     this.options.onChange?.();
   }
 }
@@ -333,6 +403,8 @@ export class CheckAdmission {
   private reserved = false;
   private tokens: { kind: HeldKind; id: string; token: string }[] = [];
   private done = false;
+  /** This check is its payer's half-open probe. */
+  private probing = false;
   private readonly kinds: { kind: HeldKind; id: string }[];
 
   constructor(
@@ -353,39 +425,41 @@ export class CheckAdmission {
    * is what makes it contention (asking it with the cap would recurse between waiting payers).
    */
   mayStart(contended = true): boolean {
-    if (this.done) return false;
-    if (this.keys.pool === 'realtime') return true;
+    return this.heldBackBy(contended) === undefined;
+  }
+
+  /** What holds the check back now, if anything. A check already picked is not held back. */
+  heldBackBy(contended = true): HeldBack | undefined {
+    if (this.done) return 'released';
+    if (this.keys.pool === 'realtime' || this.reserved) return undefined;
     const s = this.scheduler;
     const limits = s.options.limits();
     const { payer, tenant } = this.keys;
     const view = s.breaker(payer);
-    if (view.state === 'open') return false;
+    if (view.state === 'open') return 'breaker-open';
     const health = s.payerHealth(payer);
-    if (view.state === 'half-open' && (health?.probeUntil ?? 0) > s.nowMs()) return false;
+    if (view.state === 'half-open' && (health?.probeUntil ?? 0) > s.nowMs()) return 'probe';
     // Earned concurrency and the cap protect other payers' waiting checks: a payer with nobody
     // waiting behind it uses whatever is free (its health is still learned meanwhile).
+    const earned = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
     let limit = limits.allocation;
-    if (contended && s.othersWaiting(payer))
-      limit = Math.min(
-        Math.floor(health?.earned ?? s.options.rules.initialConcurrency),
-        payerCap(limits, payer),
-      );
-    else if (!contended) limit = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
+    if (!contended) limit = earned;
+    else if (s.othersWaiting(payer)) limit = Math.min(earned, payerCap(limits, payer));
     if (view.state === 'half-open') limit = 1;
-    if (s.count('payer', payer) >= limit) return false;
+    if (s.count('payer', payer) >= limit) return view.state === 'half-open' ? 'probe' : 'payer';
     const max = tenantLimit(limits, tenant).maxConcurrency;
-    if (max !== undefined && s.count('tenant', tenant) >= max) return false;
+    if (max !== undefined && s.count('tenant', tenant) >= max) return 'tenant';
     const npiCap = limits.payers.npiCap;
     if (this.keys.npi && npiCap > 0 && s.count('npi', `${payer}:${this.keys.npi}`) >= npiCap)
-      return false;
-    return true;
+      return 'npi';
+    return undefined;
   }
 
   /** Counts the check against its keys at once (the semaphore picked it); returns an undo. */
   reserve(): () => void {
     if (!this.reserved && !this.done) {
       this.reserved = true;
-      for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, 1);
+      for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, 'pending', 1);
     }
     return () => this.unreserve();
   }
@@ -413,7 +487,10 @@ export class CheckAdmission {
         tenant: s.keys.held('tenant', tenant),
         npi: s.keys.held('npi', npiId),
         active: s.keys.active,
+        queued: s.options.queue?.prioritized ?? `${s.keys.prefix}:sched:none`,
       },
+      jobPrefix: s.options.queue?.jobPrefix ?? `${s.keys.prefix}:sched:none:`,
+      queueHead: QUEUE_HEAD,
       payer,
       tenant,
       hasNpi: npi !== undefined,
@@ -428,8 +505,13 @@ export class CheckAdmission {
       tenantMax: tenantLimit(limits, tenant).maxConcurrency ?? 0,
       npiCap: limits.payers.npiCap,
     });
-    if (taken) this.tokens = this.kinds.map((k) => ({ ...k, token }));
-    return taken;
+    if (taken === 'refused') return false;
+    // The tokens are in Redis now: the pick becomes a token write a refresh may already see.
+    this.unreserve();
+    for (const k of this.kinds) s.adjust(k.kind, k.id, 'delta', 1);
+    this.tokens = this.kinds.map((k) => ({ ...k, token }));
+    this.probing = taken === 'probe';
+    return true;
   }
 
   /** Undoes a pick whose tokens were refused, so the check can be picked again later. */
@@ -443,8 +525,18 @@ export class CheckAdmission {
     const s = this.scheduler;
     // A slow payer costs others only while their checks wait: otherwise its answers earn as usual.
     if (signal === 'slow' && !s.othersWaiting(this.keys.payer)) signal = 'ok';
-    // record() reports a change of earned concurrency or breaker; nothing else here changes a decision.
-    await Promise.all([removing, signal ? s.track(s.record(this.keys.payer, signal)) : undefined]);
+    // A probe that learned nothing (429, 4xx) must free the probe, or the payer waits a bound.
+    const probeLeft = this.probing && !signal;
+    this.probing = false;
+    // record() reports a change of earned concurrency or breaker; nothing else here changes a
+    // decision. Its failure is reported, never thrown: Stedi's answer is already in hand.
+    await Promise.all([
+      removing,
+      signal ? s.track(s.record(this.keys.payer, signal)).catch(() => undefined) : undefined,
+      probeLeft
+        ? s.track(freeProbe(s.options.redis, s.keys.payer(this.keys.payer))).catch(() => undefined)
+        : undefined,
+    ]);
   }
 
   /** Drops the reservation and tokens (idempotent); resolves once Redis has them removed. */
@@ -457,6 +549,7 @@ export class CheckAdmission {
     const tokens = this.tokens;
     this.tokens = [];
     if (tokens.length === 0) return Promise.resolve();
+    for (const t of tokens) this.scheduler.adjust(t.kind, t.id, 'delta', -1);
     const p = this.scheduler.options.redis.pipeline();
     for (const t of tokens) p.zrem(this.scheduler.keys.held(t.kind, t.id), t.token);
     // Callers that give up before the call need not wait; close() still does, and errors are reported.
@@ -466,6 +559,6 @@ export class CheckAdmission {
   private unreserve(): void {
     if (!this.reserved) return;
     this.reserved = false;
-    for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, -1);
+    for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, 'pending', -1);
   }
 }

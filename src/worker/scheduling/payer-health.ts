@@ -34,14 +34,16 @@ local ssthresh = tonumber(h[2])
 local streak = tonumber(h[3]) or 0
 local openUntil = tonumber(h[4]) or 0
 local halfOpen = openUntil > 0 and openUntil <= now
-if signal == 'ok' then
+if signal ~= 'failure' and halfOpen then
+  -- The probe was answered (slowly or not): the payer is back, and earns its concurrency anew.
   streak = 0
-  if halfOpen then
-    openUntil = 0
-    earned = initial
-    ssthresh = nil
-    redis.call('HDEL', k, 'probeUntil', 'ssthresh')
-  elseif ssthresh == nil or earned < ssthresh then
+  openUntil = 0
+  earned = initial
+  ssthresh = nil
+  redis.call('HDEL', k, 'probeUntil', 'ssthresh')
+elseif signal == 'ok' then
+  streak = 0
+  if ssthresh == nil or earned < ssthresh then
     earned = earned + 1
   else
     earned = earned + 1 / earned

@@ -54,8 +54,13 @@ async function servingOrder(end = -1): Promise<CheckJob[]> {
 }
 
 async function tags(): Promise<Record<string, number>> {
+  // ':v' is the remembered virtual time, not a tenant (API key names cannot hold ':').
   const raw = await redis.hgetall(new SchedulerKeys(prefix).vtime);
-  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Number(v)]));
+  return Object.fromEntries(
+    Object.entries(raw)
+      .filter(([k]) => k !== ':v')
+      .map(([k, v]) => [k, Number(v)]),
+  );
 }
 
 /** Serves every batch job with a BullMQ worker, one at a time; returns tenants in served order. */

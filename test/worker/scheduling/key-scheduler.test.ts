@@ -184,14 +184,9 @@ describe('payer earned concurrency (while another payer waits)', () => {
     for (const x of two) await x.release();
   });
 
-  // BUG (key-scheduler.ts, KeyScheduler.refresh, `c.delta -= deltas[i]`): a refresh subtracts every
-  // local reservation from the delta, assuming Redis already holds its token; a check reserved by
-  // the semaphore but not yet started() (its DynamoDB claim is in flight) has no token, so after a
-  // refresh in that window the cached payer, tenant and NPI counts forget it until the next
-  // refresh and mayStart() lets more checks be picked than the limit. Since 3419f48 the atomic
-  // take in started() refuses the extra ones (see 'atomic take' below), so the cost is a slot
-  // claimed and given back per extra pick, not an overshoot. Skipped until the counting is fixed.
-  it.skip('still counts a reservation whose tokens are not written yet after a refresh', async () => {
+  // A refresh between reserve() and started() (the DynamoDB claim in flight) must not forget the
+  // pick: it has no token in Redis yet, so the read cannot include it.
+  it('still counts a reservation whose tokens are not written yet after a refresh', async () => {
     const a = worker();
     contend(a);
     const p1 = a.admission(batch('P'));
@@ -537,7 +532,7 @@ describe('payer breaker', () => {
     await second.release();
   });
 
-  it('keeps the probe taken until probeMs when the probe ends without a signal', async () => {
+  it('frees the probe at once when the probe ends without a signal', async () => {
     const a = worker();
     const b = worker();
     const openUntil = await openBreaker(a, 'P');
@@ -549,10 +544,7 @@ describe('payer breaker', () => {
     await b.refreshNow();
     expect(b.count('payer', 'P')).toBe(0);
     expect(b.breaker('P').state).toBe('half-open');
-    expect(next.mayStart()).toBe(false);
-    expect(await next.started()).toBe(false); // no token is held, yet the probe is taken
-    clock += TOKEN_TTL_MS;
-    await b.refreshNow();
+    // Not held for a token's life (a bound): the next check probes right away.
     expect(next.mayStart()).toBe(true);
     expect(await next.started()).toBe(true);
     await next.release();

@@ -53,7 +53,7 @@ async function takePayerProbe(
   probeMs: number,
 ): Promise<boolean> {
   const token = `probe-${now}-${Math.random()}`;
-  return holdTokens(client, {
+  const taken = await holdTokens(client, {
     keys: {
       payerHash: key,
       // Tokens of their own per take: only the breaker's probe mark decides here, as it does
@@ -62,7 +62,10 @@ async function takePayerProbe(
       tenant: `${key}:tenant`,
       npi: `${key}:npi`,
       active: `${key}:active`,
+      queued: `${key}:queued`,
     },
+    jobPrefix: `${key}:job:`,
+    queueHead: 10,
     payer: 'P',
     tenant: 'T',
     hasNpi: false,
@@ -77,6 +80,7 @@ async function takePayerProbe(
     tenantMax: 0,
     npiCap: 0,
   });
+  return taken !== 'refused';
 }
 
 describe('earned concurrency', () => {
