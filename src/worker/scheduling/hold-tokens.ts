@@ -12,10 +12,11 @@ import { RedisScript } from '../../shared/clients/redis-script.js';
 //       6 the batch queue's prioritized set.
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
 //       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 allocation, 15 contended, 16 job key
-//       prefix, 17 how many queued checks to look at.
-// When the payer is at its earned concurrency or cap and the worker saw nobody else waiting, the
-// head of the batch queue decides: another payer's check there is waiting too. (Job keys are
-// read by name, as BullMQ's own scripts do.)
+//       prefix, 17 how many queued checks to look at (0: none), 18 scheduler key prefix.
+// When the payer is at its earned concurrency or cap and the worker has not looked at the queue
+// yet, its head decides: another payer's check there whose payer runs below the concurrency it has
+// earned, breaker not open, waits for this one's slots. (Keys are built by name, as BullMQ's own
+// scripts do.)
 const lua = `
 local now = tonumber(ARGV[1])
 for i = 2, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
@@ -35,11 +36,19 @@ if batch then
     local contended = ARGV[15] == '1'
     if not contended then
       local mine = 'check:' .. ARGV[10]
+      local seen = {}
       for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, tonumber(ARGV[17]) - 1)) do
         local name = redis.call('HGET', ARGV[16] .. id, 'name')
-        if name and name ~= mine and string.sub(name, 1, 6) == 'check:' then
-          contended = true
-          break
+        if name and name ~= mine and string.sub(name, 1, 6) == 'check:' and not seen[name] then
+          seen[name] = true
+          local other = string.sub(name, 7)
+          local running = redis.call('ZCOUNT', ARGV[18] .. 'held:payer:' .. other, now, '+inf')
+          local oh = redis.call('HMGET', ARGV[18] .. 'payer:' .. other, 'earned', 'openUntil')
+          local earned = math.floor(tonumber(oh[1]) or tonumber(ARGV[5]))
+          if running < earned and (tonumber(oh[2]) or 0) <= now then
+            contended = true
+            break
+          end
         end
       end
     end
@@ -78,8 +87,10 @@ export interface HoldRequest {
   };
   /** Prefix of the batch queue's job hashes (`<prefix>:<queue>:`). */
   readonly jobPrefix: string;
-  /** Queued checks to look at for other payers. */
+  /** Queued checks to look at for other payers (0: the worker looked itself). */
   readonly queueHead: number;
+  /** Prefix of the scheduler's keys (`<prefix>:sched:`), for other payers' tokens and health. */
+  readonly schedPrefix: string;
   readonly payer: string;
   readonly tenant: string;
   readonly hasNpi: boolean;
@@ -129,6 +140,7 @@ export async function holdTokens(
       r.contended ? '1' : '0',
       r.jobPrefix,
       r.queueHead,
+      r.schedPrefix,
     ],
   );
   return reply === 2 ? 'probe' : reply === 1 ? 'taken' : 'refused';

@@ -83,6 +83,7 @@ interface PayerHealth {
 const REALTIME_WINDOW_S = 60;
 /** How many checks at the head of the batch queue tell which payers wait there. */
 const QUEUE_HEAD = 50;
+const QUEUE_READ_EVERY_MS = 1_000;
 
 function idle(c: Counted): boolean {
   return c.users <= 0 && c.delta === 0 && c.pending === 0;
@@ -96,6 +97,7 @@ export class KeyScheduler {
   private readonly waiting = new Set<CheckAdmission>();
   private payersWaiting: readonly string[] = [];
   private payersQueued: ReadonlySet<string> = new Set();
+  private queueReadAt = -Infinity;
   private realtimeLocal = 0;
   private realtimeWindow = 0;
   private readonly now: () => number;
@@ -303,22 +305,46 @@ export class KeyScheduler {
   /** Payers of the first checks waiting in the batch queue, read from their job names. */
   private async readQueuedPayers(): Promise<void> {
     const queue = this.options.queue;
+    const now = this.now();
     if (!queue || this.waiting.size === 0) {
       this.payersQueued = new Set();
       return;
     }
+    if (now - this.queueReadAt < QUEUE_READ_EVERY_MS) return;
     const { redis } = this.options;
     try {
       const ids = await redis.zrange(queue.prioritized, '0', String(QUEUE_HEAD - 1));
       const p = redis.pipeline();
       for (const id of ids) p.hget(`${queue.jobPrefix}${id}`, 'name');
       const names = ((await p.exec()) ?? []).map(([, name]) => name as string | null);
+      const queued = [
+        ...new Set(names.map(payerOfJobName).filter((x): x is string => x !== undefined)),
+      ];
+      // Only a payer running below the concurrency it has earned, breaker not open, waits for
+      // slots: one at its own limit (a slow or failing payer), or paused, could not use them.
+      const q = redis.pipeline();
+      for (const payer of queued) {
+        q.zcount(this.keys.held('payer', payer), now, '+inf');
+        q.hmget(this.keys.payer(payer), 'earned', 'openUntil');
+      }
+      const replies = (await q.exec()) ?? [];
       this.payersQueued = new Set(
-        names.map(payerOfJobName).filter((x): x is string => x !== undefined),
+        queued.filter((_, i) => {
+          const running = Number(replies[2 * i]?.[1] ?? 0);
+          const [earned, openUntil] = (replies[2 * i + 1]?.[1] ?? []) as (string | null)[];
+          const limit = Math.floor(earned ? Number(earned) : this.options.rules.initialConcurrency);
+          return running < limit && Number(openUntil ?? 0) <= now;
+        }),
       );
+      this.queueReadAt = now;
     } catch (err) {
       this.report(err);
     }
+  }
+
+  /** @internal True when the queue head was read recently enough to skip reading it in Lua. */
+  queueReadFresh(): boolean {
+    return this.now() - this.queueReadAt < QUEUE_READ_EVERY_MS * 1.5;
   }
 
   private async refresh(): Promise<void> {
@@ -490,7 +516,9 @@ export class CheckAdmission {
         queued: s.options.queue?.prioritized ?? `${s.keys.prefix}:sched:none`,
       },
       jobPrefix: s.options.queue?.jobPrefix ?? `${s.keys.prefix}:sched:none:`,
-      queueHead: QUEUE_HEAD,
+      // The Lua look at the queue is for a worker that has not looked itself yet (start-up).
+      queueHead: s.queueReadFresh() ? 0 : QUEUE_HEAD,
+      schedPrefix: `${s.keys.prefix}:sched:`,
       payer,
       tenant,
       hasNpi: npi !== undefined,

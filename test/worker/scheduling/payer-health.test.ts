@@ -66,6 +66,7 @@ async function takePayerProbe(
     },
     jobPrefix: `${key}:job:`,
     queueHead: 10,
+    schedPrefix: `${key}:sched:`,
     payer: 'P',
     tenant: 'T',
     hasNpi: false,

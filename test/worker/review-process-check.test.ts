@@ -1,0 +1,169 @@
+/**
+ * REVIEW (not for commit): processor-level findings on the last three commits.
+ *  1. takeSlot listens for the shutdown 'abort' event only: a check that reaches takeSlot after
+ *     shutdown began (realtime awaiting breakerNow, a 'limit-raced' retry awaiting refreshNow, a
+ *     job fetched as close() began) is never aborted, takes a slot and calls Stedi.
+ *  2. A store error on the new pre-call markCallStart is rethrown as is: it spends an attempt.
+ *  3. PAYER_OUTAGE_MAX_WAIT_MS measures the check's age, not the outage: an old check whose payer's
+ *     breaker opened a moment ago fails for good at once.
+ */
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
+import {
+  DataCipher,
+  generateDataKeySpec,
+  parseDataKeys,
+} from '../../src/shared/crypto/data-cipher.js';
+import { createLogger } from '../../src/shared/logger.js';
+import type { SemaphoreStore } from '../../src/shared/semaphore/index.js';
+import type { EffectiveLimits } from '../../src/shared/scheduling/limits.js';
+import { SchedulerKeys } from '../../src/shared/scheduling/keys.js';
+import { createWorkerMetrics } from '../../src/worker/metrics.js';
+import { checkProcessor } from '../../src/worker/process-check.js';
+import { KeyScheduler } from '../../src/worker/scheduling/key-scheduler.js';
+import type { CheckJobData, CheckJobResult } from '../../src/shared/check-job.js';
+import { checkRequest } from '../support/fixtures.js';
+import { semaphoreEnv, type SemaphoreEnv } from '../support/semaphore-env.js';
+import { uniqueName } from '../support/names.js';
+
+let env: SemaphoreEnv;
+let redis: Redis;
+let scheduler: KeyScheduler;
+beforeEach(async () => {
+  env = await semaphoreEnv();
+  redis = new Redis(inject('redisUrl'));
+});
+afterEach(async () => {
+  await scheduler?.close();
+  await env.close();
+  redis.disconnect();
+});
+
+const limits: EffectiveLimits = {
+  allocation: 2,
+  realtimeReserved: 0,
+  payers: { defaultCap: '50%', caps: {}, npiCap: 0 },
+  tenants: {},
+  lending: { floor: 0, waitTargetMs: 1000, waitPercentile: 95 },
+};
+
+function setup(opts: { store?: SemaphoreStore; callCoverAheadMs?: number } = {}) {
+  const prefix = uniqueName('q');
+  scheduler = new KeyScheduler({
+    redis,
+    prefix,
+    limits: () => limits,
+    rules: { initialConcurrency: 2, maxConcurrency: 2, failureThreshold: 3, cooldownMs: 120_000 },
+    tokenTtlMs: 10_000,
+  });
+  const semaphore = env.make({
+    capacity: 2,
+    hints: false,
+    leaseMs: 1_500,
+    stediTimeoutMs: 1_500,
+    skewMarginMs: 100,
+    fallbackCheckMs: 200,
+    ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.callCoverAheadMs !== undefined ? { callCoverAheadMs: opts.callCoverAheadMs } : {}),
+  });
+  const cipher = new DataCipher(parseDataKeys(generateDataKeySpec()));
+  const shutdown = new AbortController();
+  let stediCalls = 0;
+  const deps = {
+    semaphore,
+    stedi: {
+      check: async () => {
+        stediCalls++;
+        return { status: 200, body: { benefitsInformation: [] } };
+      },
+    },
+    scheduler,
+    payerOpenRealtime: 'fail' as const,
+    slowCallMs: 10_000,
+    outageMaxWaitMs: 6 * 3_600_000,
+    metrics: createWorkerMetrics(),
+    logger: createLogger({ level: 'silent' }),
+    shutdown: shutdown.signal,
+    throttleRetryMs: 100,
+    cipher,
+  };
+  const moves: string[] = [];
+  const job = (timestamp = Date.now()) =>
+    ({
+      id: 'bt_review',
+      data: {
+        request: cipher.seal(checkRequest()),
+        priority: 'batch',
+        submittedAt: timestamp,
+        submittedBy: 'tenant-a',
+      },
+      opts: {},
+      attemptsMade: 0,
+      timestamp,
+      moveToWait: async () => void moves.push('wait'),
+      moveToDelayed: async () => void moves.push('delayed'),
+      changePriority: async () => void moves.push('priority'),
+    }) as unknown as Job<CheckJobData, CheckJobResult>;
+  return { deps, shutdown, job, moves, prefix, stediCalls: () => stediCalls };
+}
+
+it('1. a check reaching takeSlot after shutdown began still takes a slot and calls Stedi', async () => {
+  const s = setup();
+  s.shutdown.abort(new Error('worker shutting down')); // SIGTERM came first
+  const run = checkProcessor('batch', s.deps)(s.job(), 'token');
+  const outcome = await run.then(
+    () => 'completed',
+    (err: Error) => err.name,
+  );
+  console.log({ outcome, stediCalls: s.stediCalls(), moves: s.moves });
+  // Before the fix, AbortSignal.any([shutdown, parking]) was aborted already: moveToWait, no call.
+  expect(s.stediCalls()).toBe(0);
+  expect(s.moves).toContain('wait');
+});
+
+it('2. a store error on the pre-call markCallStart spends an attempt instead of delaying', async () => {
+  let failRenew = false;
+  const store: SemaphoreStore = Object.create(env.store) as SemaphoreStore;
+  store.renew = async (...args: Parameters<SemaphoreStore['renew']>) => {
+    if (failRenew) throw new Error('ProvisionedThroughputExceededException');
+    return env.store.renew(...args);
+  };
+  // A token take slower than the call cover (here 1 ms; 7.5 s by default) needs a write.
+  const s = setup({ store, callCoverAheadMs: 1 });
+  const origStarted = scheduler.admission.bind(scheduler);
+  scheduler.admission = (keys) => {
+    const a = origStarted(keys);
+    const started = a.started.bind(a);
+    a.started = async () => {
+      const r = await started();
+      failRenew = true;
+      await new Promise((r2) => setTimeout(r2, 20));
+      return r;
+    };
+    return a;
+  };
+  const err = await checkProcessor('batch', s.deps)(s.job(), 'token').then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  console.log({ name: err?.name, message: err?.message, moves: s.moves });
+  // Inside acquire, the same store error became SemaphoreStoreError -> moveToDelayed, no attempt.
+  expect(s.moves).toContain('delayed');
+});
+
+it('3. an old check fails for good the moment its payer breaker opens', async () => {
+  const s = setup();
+  const now = Date.now();
+  // The payer's breaker opened just now (3 failures in a row), for the 2-minute cool-down.
+  await redis.hset(new SchedulerKeys(s.prefix).payer('87726'), 'openUntil', now + 120_000);
+  await scheduler.breakerNow('87726');
+  const sevenHoursAgo = now - 7 * 3_600_000; // a check from the back of a big backlog
+  const err = await checkProcessor('batch', s.deps)(s.job(sevenHoursAgo), 'token').then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  console.log({ name: err?.name, message: err?.message });
+  expect(err?.name).not.toBe('UnrecoverableError');
+});
