@@ -31,28 +31,31 @@ function payerRoundRobin(requests: readonly EligibilityRequest[], tags: number[]
     if (list) list.push(i);
     else byPayer.set(r.tradingPartnerServiceId, [i]);
   });
-  const lists = [...byPayer.values()];
+  // Each round serves every payer that still has checks; payers that ran out drop from the list.
+  let lists = [...byPayer.values()];
   const out = new Array<number>(requests.length);
   let next = 0;
-  for (let round = 0; next < requests.length; round++)
-    for (const list of lists) {
-      const i = list[round];
-      if (i !== undefined) out[i] = tags[next++] ?? 0;
-    }
+  for (let round = 0; lists.length > 0; round++) {
+    for (const list of lists) out[list[round] ?? 0] = tags[next++] ?? 0;
+    lists = lists.filter((list) => list.length > round + 1);
+  }
   return out;
 }
 
 /**
- * A check's job name carries its payer (not patient data): workers read the payers waiting at the
- * head of the batch queue from the names alone, and Bull Board shows them.
+ * A check's job name carries its payer and tenant (not patient data): workers read who waits at
+ * the head of the batch queue from the names alone, and Bull Board shows them.
  */
-export function checkJobName(request: EligibilityRequest): string {
-  return `check:${request.tradingPartnerServiceId}`;
+export function checkJobName(request: EligibilityRequest, tenant = 'anonymous'): string {
+  return `check:${request.tradingPartnerServiceId}:${tenant}`;
 }
 
-/** The payer of a job named by checkJobName (undefined for other names). */
-export function payerOfJobName(name: string | null | undefined): string | undefined {
-  return name?.startsWith('check:') ? name.slice(6) : undefined;
+/** The payer and tenant of a job named by checkJobName (undefined for other names). */
+export function keysOfJobName(
+  name: string | null | undefined,
+): { payer: string; tenant: string } | undefined {
+  const m = name ? /^check:([^:]+):(.*)$/.exec(name) : null;
+  return m ? { payer: m[1] ?? '', tenant: m[2] ?? '' } : undefined;
 }
 
 /** Both queues, with each priority's retry and retention settings. */
@@ -93,7 +96,7 @@ export class CheckQueues {
   ): Promise<CheckJob> {
     const data = this.jobData(priority, request, Date.now(), extra.submittedBy);
     const [fair] = priority === 'batch' ? await this.batchPriorities(extra.submittedBy, 1) : [];
-    return this.queues[priority].add(checkJobName(request), data, {
+    return this.queues[priority].add(checkJobName(request, extra.submittedBy), data, {
       ...jobOptions(this.settings[priority]),
       jobId: extra.jobId ?? newCheckId(priority),
       ...(fair !== undefined ? { priority: fair } : {}),
@@ -114,7 +117,7 @@ export class CheckQueues {
         : [];
     return this.queues[priority].addBulk(
       requests.map((request, i) => ({
-        name: checkJobName(request),
+        name: checkJobName(request, submittedBy),
         data: this.jobData(priority, request, submittedAt, submittedBy),
         opts: {
           ...opts,

@@ -44,7 +44,9 @@ export interface CheckProcessorDeps {
   readonly onCallTime?: (ms: number) => void;
   /** Longest a batch check waits (since submission) for its payer's breaker to close, in ms. */
   readonly outageMaxWaitMs: number;
-  /** A fresh fair-queue priority at the back of `tenant`'s order, for a parked check. */
+  /** Counts one more park of a batch check and returns how many it has had. */
+  readonly countPark?: (jobId: string) => Promise<number>;
+  /** A fair-queue priority at the back of `tenant`'s order, for a parked check. */
   readonly requeuePriority?: (tenant: string) => Promise<number>;
   readonly metrics: WorkerMetrics;
   readonly logger: Logger;
@@ -117,10 +119,11 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
         // covered) right before the call, or another worker may already have reclaimed it.
         await lease.markCallStart();
       } catch (err) {
-        void admission.release();
+        // No call happened: the check tries again without spending an attempt (a probe is freed).
+        await admission.finished(undefined);
         await giveBack(lease, priority, deps);
-        if (err instanceof LeaseLostError) {
-          await job.moveToDelayed(Date.now() + 500, token);
+        if (err instanceof LeaseLostError || err instanceof SemaphoreStoreError) {
+          await job.moveToDelayed(Date.now() + 500 + Math.random() * 1_000, token);
           throw new DelayedError();
         }
         throw err;
@@ -203,9 +206,12 @@ async function park(
   keys: CheckKeys,
   delayMs: number,
 ): Promise<never> {
-  const waitedMs = Date.now() - job.timestamp;
-  if (reason === 'breaker-open' && waitedMs > deps.outageMaxWaitMs) {
-    // Parking spends no attempts, so a payer that never comes back would hold its checks forever.
+  // Parking spends no attempts, so a payer that never comes back would hold its checks forever:
+  // a check gives up once its payer has been down that long while it waited (not merely since it
+  // was submitted: a long run's tail must not fail on a breaker that just opened).
+  const downSince = deps.scheduler.breaker(keys.payer).downSince;
+  const waitedMs = Date.now() - Math.max(job.timestamp, downSince);
+  if (reason === 'breaker-open' && downSince > 0 && waitedMs > deps.outageMaxWaitMs) {
     throw new UnrecoverableError(
       `payer unavailable: payer ${keys.payer} kept failing (AAA 42/80, 5xx or timeouts) for ` +
         `the ${Math.round(waitedMs / 60_000)} minutes this check waited; submit it again later`,
@@ -281,6 +287,7 @@ async function takeSlot(
   // leave a reference on the shutdown signal for every acquire on Node 20.
   const onShutdown = () => parking.abort(deps.shutdown.reason);
   deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+  if (deps.shutdown.aborted) parking.abort(deps.shutdown.reason);
   let heldBackSince: number | undefined;
   let parkedFor: HeldBack | undefined;
   const look = () => {
@@ -307,12 +314,15 @@ async function takeSlot(
   } catch (err) {
     if (err instanceof AcquireAbortedError && parkedFor && !deps.shutdown.aborted) {
       const view = deps.scheduler.breaker(admission.keys.payer);
+      // A check parked again and again backs off (per check, up to 4 s), so a tenant held to a few
+      // slots does not send its whole backlog round the workers every second, yet one of its
+      // checks comes back soon after a slot of its frees.
+      const parks = (await deps.countPark?.(job.id ?? '').catch(() => 1)) ?? 1;
+      const base = parkedFor === 'payer' ? parkAfterMs : 1_000;
       const delayMs =
         parkedFor === 'breaker-open'
           ? view.remainingMs
-          : parkedFor === 'payer'
-            ? parkAfterMs
-            : 1_000;
+          : Math.min(4_000, base * 2 ** Math.min(parks - 1, 4));
       await park(job, token, deps, parkedFor, admission.keys, delayMs);
     }
     if (err instanceof AcquireAbortedError) {

@@ -21,12 +21,8 @@ import type { Logger } from '../shared/logger.js';
 import { queueNames, type Priority } from '../shared/queues.js';
 import { semaphoreFromConfig, type ConfiguredSemaphore } from '../shared/semaphore/from-config.js';
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
-import { fairPriorities, fairQueueKeys } from '../shared/scheduling/fair-queue.js';
-import {
-  configuredLimits,
-  tenantLimit,
-  type EffectiveLimits,
-} from '../shared/scheduling/limits.js';
+import { backOfLinePriority, fairQueueKeys } from '../shared/scheduling/fair-queue.js';
+import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { realtimeHeadroom } from './scheduling/headroom-policy.js';
 import { KeyScheduler } from './scheduling/key-scheduler.js';
@@ -109,11 +105,10 @@ export async function startWorkerApp(
     slowCallMs: config.PAYER_SLOW_CALL_MS,
     onCallTime: (ms: number) => calls.add(ms),
     outageMaxWaitMs: config.PAYER_OUTAGE_MAX_WAIT_MS,
-    requeuePriority: async (tenant: string) => {
-      const weight = tenantLimit(limits, tenant).weight;
-      const [p] = await fairPriorities(connection, fairKeys, tenant, 1, weight);
-      return p ?? 1;
-    },
+    requeuePriority: (tenant: string) => backOfLinePriority(connection, fairKeys, tenant),
+    // Kept in the job's own hash, so it goes when the job does (BullMQ ignores the field).
+    countPark: (jobId: string) =>
+      connection.hincrby(`${config.QUEUE_PREFIX}:${queueNames.batch}:${jobId}`, 'eqParks', 1),
     metrics,
     logger,
     shutdown: shutdown.signal,

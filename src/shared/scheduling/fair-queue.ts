@@ -61,6 +61,29 @@ export function fairQueueKeys(prefix: string): FairQueueKeys {
   };
 }
 
+// KEYS: [1] tag hash, [2] prioritized set. ARGV: tenant. Reads only: the back of the tenant's line.
+const backLua = `
+local head = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+local v = tonumber(redis.call('HGET', KEYS[1], ':v') or '0')
+if head[2] then v = math.max(v, math.floor(tonumber(head[2]) / 4294967296)) end
+local finish = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+return tostring(math.max(v, finish))
+`;
+const back = new RedisScript(backLua, 2);
+
+/**
+ * The priority of the back of `tenant`'s line, for a check sent back to wait (parked). It does not
+ * advance the tenant's tag: a check parked again and again must not cost its tenant its turn.
+ */
+export async function backOfLinePriority(
+  redis: Redis,
+  keys: FairQueueKeys,
+  tenant: string,
+): Promise<number> {
+  const tag = Number(await back.run(redis, [keys.tags, keys.prioritized], [tenant]));
+  return Math.min(PRIORITY_LIMIT, 1 + Math.floor(tag));
+}
+
 /** Priorities for `count` new batch checks of `tenant`, in submission order. */
 export async function fairPriorities(
   redis: Redis,

@@ -270,9 +270,12 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     const next = Math.max(0, Math.min(this.options.capacity, Math.floor(slots)));
     if (next === this.headroom) return;
     const lent = next < this.headroom;
-    // A larger headroom is taken back from batch as its calls finish, as realtime's refills are.
-    if (!lent)
-      this.refillsOwed = Math.min(this.options.capacity, this.refillsOwed + next - this.headroom);
+    // A larger headroom is taken back from batch as its calls finish, as realtime's refills are;
+    // a smaller one owes that much less.
+    this.refillsOwed = Math.max(
+      0,
+      Math.min(this.options.capacity, this.refillsOwed + next - this.headroom),
+    );
     this.headroom = next;
     if (lent) this.pump();
   }
@@ -371,7 +374,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       // headroom owed to realtime is refilled before batch gets the slot again.
       if (
         pool === 'batch' &&
-        (this.batchYielding() || this.held.size > this.fairShare() || this.refillsOwed > 0)
+        (this.batchYielding() ||
+          this.held.size > this.fairShare() ||
+          this.refillsOwed > 0 ||
+          this.idleInView() < this.headroom)
       )
         continue;
       const w = this.waiters[pool].find(isEligible);
@@ -450,9 +456,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       }
       taken.add(slot);
       idle--;
-      if (waiter.pool === 'realtime' && idle < this.headroom) this.announceRefill();
+      // A realtime claim leaving fewer idle than the headroom asks for a refill once it landed.
+      const refill = waiter.pool === 'realtime' && idle < this.headroom;
       const undo = waiter.admission?.reserve();
-      rounds.push(this.claimFor(waiter, slot, cutoffs, undo));
+      rounds.push(this.claimFor(waiter, slot, cutoffs, undo, refill));
     }
     if (realtimeUnserved) this.announceDemand('realtime');
     else if (batchUnserved) this.announceDemand('batch');
@@ -464,6 +471,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     slot: number,
     cutoffs: ReturnType<typeof reclaimCutoffs>,
     undoPick: (() => void) | undefined,
+    refill = false,
   ): Promise<void> {
     const now = this.options.now();
     const owner = `${ownerPrefix}:${++ownerCounter}`;
@@ -509,6 +517,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     };
     this.held.set(slot, held);
     this.view.set(slot, { slot, owner, pool: waiter.pool, acquiredAt: now, leaseUntil });
+    if (refill) this.announceRefill();
     this.scheduleRenewal(held);
     if (waiter.settled || this.closed) {
       // The waiter gave up while we claimed: serve another one, or give the slot back.
@@ -543,7 +552,9 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       }
       if (waiter.settled) {
         // Aborted (parked, shut down, timed out) while the call start was being written: nobody
-        // would ever release this lease, so the slot goes on to another waiter or back.
+        // would ever release this lease, so the slot goes on to another waiter or back (unless
+        // close() already gave it back meanwhile).
+        if (held.current !== lease) return;
         held.current = undefined;
         const other = this.closed || held.lost ? undefined : this.nextWaiterFor(held.slot);
         if (other) await this.grant(other, held, true);
@@ -570,11 +581,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     this.view = new Map(records.map((r) => [r.slot, r]));
     this.viewLoaded = true;
     // The true idle count settles what refills are still owed (hints may have been lost).
-    const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
-    let idle = 0;
-    for (let slot = 0; slot < this.options.capacity; slot++)
-      if (!this.held.has(slot) && isClaimable(this.view.get(slot), cutoffs)) idle++;
-    if (idle >= this.headroom) this.refillsOwed = 0;
+    if (this.idleInView() >= this.headroom) this.refillsOwed = 0;
   }
 
   private onHint(hint: ReleaseHint): void {
@@ -601,6 +608,16 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     if (this.held.has(hint.slot)) return;
     this.view.delete(hint.slot);
     this.pump();
+  }
+
+  /** Slots the cached view shows idle (claimable, not ours). */
+  private idleInView(): number {
+    if (this.headroom === 0) return 0;
+    const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
+    let idle = 0;
+    for (let slot = 0; slot < this.options.capacity; slot++)
+      if (!this.held.has(slot) && isClaimable(this.view.get(slot), cutoffs)) idle++;
+    return idle;
   }
 
   /** Realtime left fewer idle slots than the headroom: ask for one batch release anywhere. */

@@ -34,14 +34,13 @@ if batch then
   local contendedLimit = math.min(math.floor(tonumber(h[1]) or tonumber(ARGV[5])), tonumber(ARGV[6]))
   if held >= contendedLimit then
     local contended = ARGV[15] == '1'
-    if not contended then
-      local mine = 'check:' .. ARGV[10]
+    if not contended and tonumber(ARGV[17]) > 0 then
       local seen = {}
       for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, tonumber(ARGV[17]) - 1)) do
         local name = redis.call('HGET', ARGV[16] .. id, 'name')
-        if name and name ~= mine and string.sub(name, 1, 6) == 'check:' and not seen[name] then
-          seen[name] = true
-          local other = string.sub(name, 7)
+        local other = name and string.match(name, '^check:([^:]+)')
+        if other and other ~= ARGV[10] and not seen[other] then
+          seen[other] = true
           local running = redis.call('ZCOUNT', ARGV[18] .. 'held:payer:' .. other, now, '+inf')
           local oh = redis.call('HMGET', ARGV[18] .. 'payer:' .. other, 'earned', 'openUntil')
           local earned = math.floor(tonumber(oh[1]) or tonumber(ARGV[5]))

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Pool } from '../../shared/semaphore/types.js';
-import { payerOfJobName } from '../../shared/check-queues.js';
+import { keysOfJobName } from '../../shared/check-queues.js';
 import { SchedulerKeys, type HeldKind } from '../../shared/scheduling/keys.js';
 import { payerCap, tenantLimit, type EffectiveLimits } from '../../shared/scheduling/limits.js';
 import { freeProbe, holdTokens } from './hold-tokens.js';
@@ -63,6 +63,8 @@ export interface BreakerView {
   readonly state: 'closed' | 'open' | 'half-open';
   /** Until the breaker lets a probe through, in ms (0 unless open). */
   readonly remainingMs: number;
+  /** When the current outage began (epoch ms; 0 when closed). */
+  readonly downSince: number;
 }
 
 interface Counted {
@@ -78,6 +80,8 @@ interface PayerHealth {
   earned: number | undefined;
   openUntil: number;
   probeUntil: number;
+  /** When its breaker first opened in the current outage (0 when closed). */
+  downSince: number;
 }
 
 const REALTIME_WINDOW_S = 60;
@@ -133,16 +137,18 @@ export class KeyScheduler {
 
   /** A payer's breaker read from Redis now (for a realtime check, which must not act on old news). */
   async breakerNow(payer: string): Promise<BreakerView> {
-    const [earned, openUntil, probeUntil] = await this.options.redis.hmget(
+    const [earned, openUntil, probeUntil, downSince] = await this.options.redis.hmget(
       this.keys.payer(payer),
       'earned',
       'openUntil',
       'probeUntil',
+      'downSince',
     );
     this.health.set(payer, {
       earned: earned ? Number(earned) : undefined,
       openUntil: Number(openUntil ?? 0),
       probeUntil: Number(probeUntil ?? 0),
+      downSince: Number(downSince ?? 0),
     });
     return this.breaker(payer);
   }
@@ -151,9 +157,10 @@ export class KeyScheduler {
   breaker(payer: string): BreakerView {
     const h = this.health.get(payer);
     const now = this.now();
-    if (!h || h.openUntil === 0) return { state: 'closed', remainingMs: 0 };
-    if (h.openUntil > now) return { state: 'open', remainingMs: h.openUntil - now };
-    return { state: 'half-open', remainingMs: 0 };
+    if (!h || h.openUntil === 0) return { state: 'closed', remainingMs: 0, downSince: 0 };
+    const downSince = h.downSince || h.openUntil;
+    if (h.openUntil > now) return { state: 'open', remainingMs: h.openUntil - now, downSince };
+    return { state: 'half-open', remainingMs: 0, downSince };
   }
 
   /** The scheduler's clock. */
@@ -253,7 +260,7 @@ export class KeyScheduler {
   othersWaiting(payer: string): boolean {
     if (this.payersWaiting.some((p) => p !== payer)) return true;
     for (const p of this.payersQueued) if (p !== payer) return true;
-    for (const a of this.waiting) if (a.keys.payer !== payer && a.mayStart(false)) return true;
+    for (const a of this.waiting) if (a.keys.payer !== payer && a.waitsToStart()) return true;
     return false;
   }
 
@@ -289,11 +296,17 @@ export class KeyScheduler {
       this.options.rules,
       this.now(),
     );
-    const h = this.health.get(payer) ?? { earned: undefined, openUntil: 0, probeUntil: 0 };
+    const h = this.health.get(payer) ?? {
+      earned: undefined,
+      openUntil: 0,
+      probeUntil: 0,
+      downSince: 0,
+    };
     const changed =
       h.openUntil !== r.openUntil || Math.floor(h.earned ?? 0) !== Math.floor(r.earned);
     h.earned = r.earned;
     h.openUntil = r.openUntil;
+    if (r.openUntil === 0) h.downSince = 0;
     this.health.set(payer, h);
     if (changed) this.options.onChange?.();
   }
@@ -317,24 +330,45 @@ export class KeyScheduler {
       const p = redis.pipeline();
       for (const id of ids) p.hget(`${queue.jobPrefix}${id}`, 'name');
       const names = ((await p.exec()) ?? []).map(([, name]) => name as string | null);
-      const queued = [
-        ...new Set(names.map(payerOfJobName).filter((x): x is string => x !== undefined)),
+      const limits = this.options.limits();
+      const entries = names
+        .map(keysOfJobName)
+        .filter((k): k is { payer: string; tenant: string } => k !== undefined);
+      const payers = [...new Set(entries.map((e) => e.payer))];
+      const limited = [
+        ...new Set(
+          entries
+            .map((e) => e.tenant)
+            .filter((t) => tenantLimit(limits, t).maxConcurrency !== undefined),
+        ),
       ];
       // Only a payer running below the concurrency it has earned, breaker not open, waits for
-      // slots: one at its own limit (a slow or failing payer), or paused, could not use them.
+      // slots (one at its own limit, a slow or failing payer, or paused, could not use them), and
+      // only through checks of tenants below their own limit.
       const q = redis.pipeline();
-      for (const payer of queued) {
+      for (const payer of payers) {
         q.zcount(this.keys.held('payer', payer), now, '+inf');
         q.hmget(this.keys.payer(payer), 'earned', 'openUntil');
       }
+      for (const tenant of limited) q.zcount(this.keys.held('tenant', tenant), now, '+inf');
       const replies = (await q.exec()) ?? [];
-      this.payersQueued = new Set(
-        queued.filter((_, i) => {
+      const able = new Set(
+        payers.filter((_, i) => {
           const running = Number(replies[2 * i]?.[1] ?? 0);
           const [earned, openUntil] = (replies[2 * i + 1]?.[1] ?? []) as (string | null)[];
           const limit = Math.floor(earned ? Number(earned) : this.options.rules.initialConcurrency);
           return running < limit && Number(openUntil ?? 0) <= now;
         }),
+      );
+      const full = new Set(
+        limited.filter(
+          (t, i) =>
+            Number(replies[2 * payers.length + i]?.[1] ?? 0) >=
+            (tenantLimit(limits, t).maxConcurrency ?? Infinity),
+        ),
+      );
+      this.payersQueued = new Set(
+        entries.filter((e) => able.has(e.payer) && !full.has(e.tenant)).map((e) => e.payer),
       );
       this.queueReadAt = now;
     } catch (err) {
@@ -344,7 +378,7 @@ export class KeyScheduler {
 
   /** @internal True when the queue head was read recently enough to skip reading it in Lua. */
   queueReadFresh(): boolean {
-    return this.now() - this.queueReadAt < QUEUE_READ_EVERY_MS * 1.5;
+    return this.now() - this.queueReadAt < QUEUE_READ_EVERY_MS * 3;
   }
 
   private async refresh(): Promise<void> {
@@ -365,9 +399,9 @@ export class KeyScheduler {
       p.zcard(held);
     }
     for (const payer of payers)
-      p.hmget(this.keys.payer(payer), 'earned', 'openUntil', 'probeUntil');
+      p.hmget(this.keys.payer(payer), 'earned', 'openUntil', 'probeUntil', 'downSince');
     const waitingHere = new Set<string>();
-    for (const a of this.waiting) if (a.mayStart(false)) waitingHere.add(a.keys.payer);
+    for (const a of this.waiting) if (a.waitsToStart()) waitingHere.add(a.keys.payer);
     const until = now + 3 * (this.options.refreshMs ?? 200);
     for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
     p.zremrangebyscore(this.keys.waiting, '-inf', now);
@@ -398,11 +432,12 @@ export class KeyScheduler {
       c.delta -= deltas[i] ?? 0;
     });
     for (const payer of payers) {
-      const [earned, openUntil, probeUntil] = (next() ?? []) as (string | null)[];
+      const [earned, openUntil, probeUntil, downSince] = (next() ?? []) as (string | null)[];
       this.health.set(payer, {
         earned: earned ? Number(earned) : undefined,
         openUntil: Number(openUntil ?? 0),
         probeUntil: Number(probeUntil ?? 0),
+        downSince: Number(downSince ?? 0),
       });
     }
     for (let i = 0; i < waitingHere.size; i++) next();
@@ -452,6 +487,14 @@ export class CheckAdmission {
    */
   mayStart(contended = true): boolean {
     return this.heldBackBy(contended) === undefined;
+  }
+
+  /**
+   * True when the check waits for a slot it could use under its own limits: that is what makes it
+   * contention for other payers. A check already picked waits for nothing.
+   */
+  waitsToStart(): boolean {
+    return !this.reserved && this.mayStart(false);
   }
 
   /** What holds the check back now, if anything. A check already picked is not held back. */

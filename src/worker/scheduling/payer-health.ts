@@ -40,7 +40,7 @@ if signal ~= 'failure' and halfOpen then
   openUntil = 0
   earned = initial
   ssthresh = nil
-  redis.call('HDEL', k, 'probeUntil', 'ssthresh')
+  redis.call('HDEL', k, 'probeUntil', 'ssthresh', 'downSince')
 elseif signal == 'ok' then
   streak = 0
   if ssthresh == nil or earned < ssthresh then
@@ -59,6 +59,8 @@ else
     openUntil = now + cooldown
     streak = 0
     redis.call('HDEL', k, 'probeUntil')
+    -- When the outage began: a re-open after a failed probe keeps it.
+    redis.call('HSETNX', k, 'downSince', now)
   end
 end
 earned = math.min(earned, max)

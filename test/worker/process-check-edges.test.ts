@@ -1,11 +1,7 @@
 /**
- * REVIEW (not for commit): processor-level findings on the last three commits.
- *  1. takeSlot listens for the shutdown 'abort' event only: a check that reaches takeSlot after
- *     shutdown began (realtime awaiting breakerNow, a 'limit-raced' retry awaiting refreshNow, a
- *     job fetched as close() began) is never aborted, takes a slot and calls Stedi.
- *  2. A store error on the new pre-call markCallStart is rethrown as is: it spends an attempt.
- *  3. PAYER_OUTAGE_MAX_WAIT_MS measures the check's age, not the outage: an old check whose payer's
- *     breaker opened a moment ago fails for good at once.
+ * The check processor at the edges: a check reaching its slot wait after shutdown began goes back
+ * to wait without a call; a store error on the call-start check right before the call delays it
+ * without spending an attempt; PAYER_OUTAGE_MAX_WAIT_MS counts from the outage, not the check's age.
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -109,7 +105,7 @@ function setup(opts: { store?: SemaphoreStore; callCoverAheadMs?: number } = {})
   return { deps, shutdown, job, moves, prefix, stediCalls: () => stediCalls };
 }
 
-it('1. a check reaching takeSlot after shutdown began still takes a slot and calls Stedi', async () => {
+it('sends a check that reaches its slot wait after shutdown began back to wait, with no call', async () => {
   const s = setup();
   s.shutdown.abort(new Error('worker shutting down')); // SIGTERM came first
   const run = checkProcessor('batch', s.deps)(s.job(), 'token');
@@ -123,7 +119,7 @@ it('1. a check reaching takeSlot after shutdown began still takes a slot and cal
   expect(s.moves).toContain('wait');
 });
 
-it('2. a store error on the pre-call markCallStart spends an attempt instead of delaying', async () => {
+it('delays a check whose pre-call call-start check hits a store error, without an attempt', async () => {
   let failRenew = false;
   const store: SemaphoreStore = Object.create(env.store) as SemaphoreStore;
   store.renew = async (...args: Parameters<SemaphoreStore['renew']>) => {
@@ -153,7 +149,7 @@ it('2. a store error on the pre-call markCallStart spends an attempt instead of 
   expect(s.moves).toContain('delayed');
 });
 
-it('3. an old check fails for good the moment its payer breaker opens', async () => {
+it('does not fail an old check the moment its payer breaker opens', async () => {
   const s = setup();
   const now = Date.now();
   // The payer's breaker opened just now (3 failures in a row), for the 2-minute cool-down.
