@@ -143,7 +143,7 @@ async function mixed(): Promise<Record<string, number | string>> {
       realtimeWaitP50Ms: round(percentile(waits, 50)),
       realtimeWaitP99Ms: round(percentile(waits, 99)),
       realtimeWaitMaxMs: round(Math.max(...waits)),
-      batchPoolUtilization: round(utilization(batchHolds, L - R, t0, backlogEnd)),
+      batchShareOfAllocation: round(utilization(batchHolds, L, t0, backlogEnd)),
       allocationUtilizationAtSimulator: round(sim.busySlotMs / (L * sim.elapsedMs)),
       batchChecksPerSecond: round(batch.length / ((outcome.lastFinish - t0) / 1000)),
       maxInFlight: stack.simulator.stats().maxInFlight,

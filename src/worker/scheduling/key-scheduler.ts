@@ -511,7 +511,9 @@ export class CheckAdmission {
     // Earned concurrency and the cap protect other payers' waiting checks: a payer with nobody
     // waiting behind it uses whatever is free (its health is still learned meanwhile).
     const earned = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
-    let limit = limits.allocation;
+    // Uncontended, a payer has no limit of its own: waiting for a slot of a full allocation is the
+    // semaphore's business, not a reason to park the check.
+    let limit = Infinity;
     if (!contended) limit = earned;
     else if (s.othersWaiting(payer)) limit = Math.min(earned, payerCap(limits, payer));
     if (view.state === 'half-open') limit = 1;
