@@ -12,7 +12,8 @@ import { RedisScript } from '../../shared/clients/redis-script.js';
 //       6 the batch queue's prioritized set.
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
 //       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 allocation, 15 contended, 16 job key
-//       prefix, 17 how many queued checks to look at (0: none), 18 scheduler key prefix.
+//       prefix, 17 how many queued checks to look at (0: none), 18 scheduler key prefix,
+//       19 another payer is active (earned concurrency applies).
 // When the payer is at its earned concurrency or cap and the worker has not looked at the queue
 // yet, its head decides: another payer's check there whose payer runs below the concurrency it has
 // earned, breaker not open, waits for this one's slots. (Keys are built by name, as BullMQ's own
@@ -31,7 +32,9 @@ end
 if batch then
   local held = redis.call('ZCARD', KEYS[2])
   local limit = tonumber(ARGV[14])
-  local contendedLimit = math.min(math.floor(tonumber(h[1]) or tonumber(ARGV[5])), tonumber(ARGV[6]))
+  local earnedLimit = math.floor(tonumber(h[1]) or tonumber(ARGV[5]))
+  if ARGV[19] == '1' then limit = earnedLimit end
+  local contendedLimit = math.min(earnedLimit, tonumber(ARGV[6]))
   if held >= contendedLimit then
     local contended = ARGV[15] == '1'
     if not contended and tonumber(ARGV[17]) > 0 then
@@ -100,8 +103,10 @@ export interface HoldRequest {
   readonly initialConcurrency: number;
   /** The payer's cap in slots. */
   readonly cap: number;
-  /** Other payers' checks wait: earned concurrency and cap apply (else only the allocation). */
+  /** Other payers' checks wait below their own limits: the cap applies. */
   readonly contended: boolean;
+  /** Other payers have work in flight or waiting: earned concurrency applies. */
+  readonly othersActive: boolean;
   readonly allocation: number;
   /** 0 for no limit. */
   readonly tenantMax: number;
@@ -140,6 +145,7 @@ export async function holdTokens(
       r.jobPrefix,
       r.queueHead,
       r.schedPrefix,
+      r.othersActive ? '1' : '0',
     ],
   );
   return reply === 2 ? 'probe' : reply === 1 ? 'taken' : 'refused';

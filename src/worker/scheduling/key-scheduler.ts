@@ -101,6 +101,8 @@ export class KeyScheduler {
   private readonly waiting = new Set<CheckAdmission>();
   private payersWaiting: readonly string[] = [];
   private payersQueued: ReadonlySet<string> = new Set();
+  /** Payers that took a token in the last two seconds, in any worker. */
+  private payersRecent: readonly string[] = [];
   private queueReadAt = -Infinity;
   private realtimeLocal = 0;
   private realtimeWindow = 0;
@@ -256,6 +258,15 @@ export class KeyScheduler {
     else this.waiting.delete(a);
   }
 
+  /** @internal True when another payer has checks in flight or waiting, here or elsewhere. */
+  othersActive(payer: string): boolean {
+    if (this.othersWaiting(payer)) return true;
+    for (const p of this.payersRecent) if (p !== payer) return true;
+    for (const [key, c] of this.counts)
+      if (c.users > 0 && key.startsWith('payer:') && key.slice(6) !== payer) return true;
+    return false;
+  }
+
   /** @internal True when a payer other than `payer` has a check that could run waiting. */
   othersWaiting(payer: string): boolean {
     if (this.payersWaiting.some((p) => p !== payer)) return true;
@@ -406,6 +417,7 @@ export class KeyScheduler {
     for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
     p.zremrangebyscore(this.keys.waiting, '-inf', now);
     p.zrangebyscore(this.keys.waiting, now, '+inf');
+    p.zrangebyscore(this.keys.active, now - 2_000, '+inf');
     const rtKey = (s: number) => `${this.keys.prefix}:sched:rt:${s}`;
     if (localArrivals > 0) {
       p.incrby(rtKey(second), localArrivals);
@@ -443,6 +455,9 @@ export class KeyScheduler {
     for (let i = 0; i < waitingHere.size; i++) next();
     next();
     this.payersWaiting = (next() ?? []) as string[];
+    this.payersRecent = ((next() ?? []) as string[])
+      .filter((k) => k.startsWith('payer:'))
+      .map((k) => k.slice(6));
     if (localArrivals > 0) {
       next();
       next();
@@ -511,11 +526,15 @@ export class CheckAdmission {
     // Earned concurrency and the cap protect other payers' waiting checks: a payer with nobody
     // waiting behind it uses whatever is free (its health is still learned meanwhile).
     const earned = Math.floor(health?.earned ?? s.options.rules.initialConcurrency);
-    // Uncontended, a payer has no limit of its own: waiting for a slot of a full allocation is the
-    // semaphore's business, not a reason to park the check.
+    // Alone, a payer has no limit of its own: waiting for a slot of a full allocation is the
+    // semaphore's business. Beside other payers it runs at the concurrency its answers earned,
+    // and at most its cap while another payer's checks wait below theirs.
     let limit = Infinity;
     if (!contended) limit = earned;
-    else if (s.othersWaiting(payer)) limit = Math.min(earned, payerCap(limits, payer));
+    else if (s.othersActive(payer)) {
+      limit = earned;
+      if (s.othersWaiting(payer)) limit = Math.min(earned, payerCap(limits, payer));
+    }
     if (view.state === 'half-open') limit = 1;
     if (s.count('payer', payer) >= limit) return view.state === 'half-open' ? 'probe' : 'payer';
     const max = tenantLimit(limits, tenant).maxConcurrency;
@@ -573,6 +592,7 @@ export class CheckAdmission {
       ttlMs: s.options.tokenTtlMs,
       initialConcurrency: s.options.rules.initialConcurrency,
       contended: s.othersWaiting(payer),
+      othersActive: s.othersActive(payer),
       cap: payerCap(limits, payer),
       allocation: limits.allocation,
       tenantMax: tenantLimit(limits, tenant).maxConcurrency ?? 0,
@@ -596,8 +616,8 @@ export class CheckAdmission {
   async finished(signal: PayerSignal | undefined): Promise<void> {
     const removing = this.release();
     const s = this.scheduler;
-    // A slow payer costs others only while their checks wait: otherwise its answers earn as usual.
-    if (signal === 'slow' && !s.othersWaiting(this.keys.payer)) signal = 'ok';
+    // A slow payer costs others only while they have work: otherwise its answers earn as usual.
+    if (signal === 'slow' && !s.othersActive(this.keys.payer)) signal = 'ok';
     // A probe that learned nothing (429, 4xx) must free the probe, or the payer waits a bound.
     const probeLeft = this.probing && !signal;
     this.probing = false;

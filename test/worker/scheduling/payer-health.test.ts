@@ -77,6 +77,7 @@ async function takePayerProbe(
     initialConcurrency: 100,
     cap: 100,
     contended: false,
+    othersActive: false,
     allocation: 100,
     tenantMax: 0,
     npiCap: 0,
