@@ -317,7 +317,9 @@ async function takeSlot(
       // A check parked again and again backs off (per check, up to 4 s), so a tenant held to a few
       // slots does not send its whole backlog round the workers every second, yet one of its
       // checks comes back soon after a slot of its frees.
-      const parks = (await deps.countPark?.(job.id ?? '').catch(() => 1)) ?? 1;
+      // A payer's cap is contention of the moment: its checks come back soon, always.
+      const parks =
+        parkedFor === 'payer' ? 1 : ((await deps.countPark?.(job.id ?? '').catch(() => 1)) ?? 1);
       const base = parkedFor === 'payer' ? parkAfterMs : 1_000;
       const delayMs =
         parkedFor === 'breaker-open'

@@ -413,7 +413,8 @@ export class KeyScheduler {
       p.hmget(this.keys.payer(payer), 'earned', 'openUntil', 'probeUntil', 'downSince');
     const waitingHere = new Set<string>();
     for (const a of this.waiting) if (a.waitsToStart()) waitingHere.add(a.keys.payer);
-    const until = now + 3 * (this.options.refreshMs ?? 200);
+    // Just over one refresh: a payer that got its slot stops capping others within ~300 ms.
+    const until = now + 1.5 * (this.options.refreshMs ?? 200);
     for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
     p.zremrangebyscore(this.keys.waiting, '-inf', now);
     p.zrangebyscore(this.keys.waiting, now, '+inf');
