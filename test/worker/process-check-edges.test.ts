@@ -113,7 +113,6 @@ it('sends a check that reaches its slot wait after shutdown began back to wait, 
     () => 'completed',
     (err: Error) => err.name,
   );
-  console.log({ outcome, stediCalls: s.stediCalls(), moves: s.moves });
   // Before the fix, AbortSignal.any([shutdown, parking]) was aborted already: moveToWait, no call.
   expect(s.stediCalls()).toBe(0);
   expect(s.moves).toContain('wait');
@@ -144,7 +143,6 @@ it('delays a check whose pre-call call-start check hits a store error, without a
     () => undefined,
     (e: Error) => e,
   );
-  console.log({ name: err?.name, message: err?.message, moves: s.moves });
   // Inside acquire, the same store error became SemaphoreStoreError -> moveToDelayed, no attempt.
   expect(s.moves).toContain('delayed');
 });
@@ -160,6 +158,5 @@ it('does not fail an old check the moment its payer breaker opens', async () => 
     () => undefined,
     (e: Error) => e,
   );
-  console.log({ name: err?.name, message: err?.message });
   expect(err?.name).not.toBe('UnrecoverableError');
 });
