@@ -109,11 +109,13 @@ it('sends a check that reaches its slot wait after shutdown began back to wait, 
   const s = setup();
   s.shutdown.abort(new Error('worker shutting down')); // SIGTERM came first
   const run = checkProcessor('batch', s.deps)(s.job(), 'token');
-  const outcome = await run.then(
-    () => 'completed',
-    (err: Error) => err.name,
-  );
-  // Before the fix, AbortSignal.any([shutdown, parking]) was aborted already: moveToWait, no call.
+  // WaitingError: the check went back to wait. Before the fix it took a slot and called Stedi.
+  expect(
+    await run.then(
+      () => 'completed',
+      (err: Error) => err.name,
+    ),
+  ).toBe('WaitingError');
   expect(s.stediCalls()).toBe(0);
   expect(s.moves).toContain('wait');
 });
@@ -143,7 +145,8 @@ it('delays a check whose pre-call call-start check hits a store error, without a
     () => undefined,
     (e: Error) => e,
   );
-  // Inside acquire, the same store error became SemaphoreStoreError -> moveToDelayed, no attempt.
+  // Delayed (DelayedError: no attempt spent), as the same store error inside acquire is.
+  expect(err?.name).toBe('DelayedError');
   expect(s.moves).toContain('delayed');
 });
 
