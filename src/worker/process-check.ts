@@ -112,7 +112,7 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
 
     const admission = deps.scheduler.admission(keys);
     try {
-      const lease = await takeAdmittedSlot(job, token, priority, deps, log, admission);
+      const lease = await takeAdmittedSlot({ job, token, pool: priority, deps, log, admission });
       let outcome: CallOutcome;
       try {
         // The token take waited on Redis: make sure the slot is still ours (and its call start
@@ -150,21 +150,25 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
   };
 }
 
+/** One check on its way to a slot: what the slot-taking steps share. */
+interface CheckRun {
+  readonly job: Job<CheckJobData, CheckJobResult>;
+  readonly token: string | undefined;
+  readonly pool: Priority;
+  readonly deps: CheckProcessorDeps;
+  readonly log: Logger;
+  readonly admission: CheckAdmission;
+}
+
 /**
  * A slot, once the check's tokens are taken too. The cached counts that let the semaphore pick
  * this check may be behind other workers: when the atomic take refuses, the slot goes back (to the
  * next local waiter) and the check waits again on fresh counts, parked if that lasts.
  */
-async function takeAdmittedSlot(
-  job: Job<CheckJobData, CheckJobResult>,
-  token: string | undefined,
-  pool: Priority,
-  deps: CheckProcessorDeps,
-  log: Logger,
-  admission: CheckAdmission,
-): Promise<SlotLease> {
+async function takeAdmittedSlot(run: CheckRun): Promise<SlotLease> {
+  const { job, token, pool, deps, log, admission } = run;
   for (;;) {
-    const lease = await takeSlot(job, token, pool, deps, log, admission);
+    const lease = await takeSlot(run);
     let taken: boolean;
     try {
       taken = await admission.started();
@@ -267,20 +271,13 @@ async function settle(
   }
 }
 
-async function takeSlot(
-  job: Job<CheckJobData, CheckJobResult>,
-  token: string | undefined,
-  pool: Priority,
-  deps: CheckProcessorDeps,
-  log: Logger,
-  admission: CheckAdmission,
-): Promise<SlotLease> {
+async function takeSlot(run: CheckRun): Promise<SlotLease> {
+  const { job, token, pool, deps, log, admission } = run;
   let lease: SlotLease;
-  // A check its payer or tenant holds back for a while is parked, so it does not keep this
-  // worker's lane from checks of other payers behind it in the queue.
-  // A payer at its earned concurrency or cap may free up as a call ends, so the check waits a
-  // moment first (not long: other payers' checks may need this lane); the other limits (breaker,
-  // probe, tenant, NPI) say nothing of when: park now.
+  // A check its payer or tenant holds back is parked, so it does not keep this worker's lane from
+  // the checks of other payers behind it. A payer at its earned concurrency or cap may free up as
+  // a call ends, so the check waits a moment first (not long: other payers' checks may need this
+  // lane); the other limits (breaker, probe, tenant, NPI) say nothing of when: park now.
   const parkAfterMs = deps.parkAfterMs ?? 250;
   const parking = new AbortController();
   // One controller per acquire, fed by the long-lived shutdown signal: AbortSignal.any() would
@@ -316,8 +313,8 @@ async function takeSlot(
       const view = deps.scheduler.breaker(admission.keys.payer);
       // A check parked again and again backs off (per check, up to 4 s), so a tenant held to a few
       // slots does not send its whole backlog round the workers every second, yet one of its
-      // checks comes back soon after a slot of its frees.
-      // A payer's cap is contention of the moment: its checks come back soon, always.
+      // checks comes back soon after a slot of its frees. A payer's cap is contention of the
+      // moment: those checks come back after parkAfterMs, always.
       const parks =
         parkedFor === 'payer' ? 1 : ((await deps.countPark?.(job.id ?? '').catch(() => 1)) ?? 1);
       const base = parkedFor === 'payer' ? parkAfterMs : 1_000;

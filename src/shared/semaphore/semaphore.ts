@@ -377,7 +377,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
         (this.batchYielding() ||
           this.held.size > this.fairShare() ||
           this.refillsOwed > 0 ||
-          this.idleInView() < this.headroom)
+          (this.headroom > 0 && this.idleInView() < this.headroom))
       )
         continue;
       const w = this.waiters[pool].find(isEligible);
@@ -432,9 +432,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     let batchUnserved = false;
     const yielding = this.batchYielding();
     const share = this.fairShare();
-    let idle = 0;
-    for (let s = 0; s < capacity; s++)
-      if (!taken.has(s) && isClaimable(this.view.get(s), cutoffs)) idle++;
+    let idle = this.idleInView();
     for (const waiter of [...this.waiters.realtime, ...this.waiters.batch]) {
       if (!isEligible(waiter)) continue;
       if (waiter.pool === 'batch' && (yielding || taken.size >= share)) {
@@ -581,7 +579,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     this.view = new Map(records.map((r) => [r.slot, r]));
     this.viewLoaded = true;
     // The true idle count settles what refills are still owed (hints may have been lost).
-    if (this.idleInView() >= this.headroom) this.refillsOwed = 0;
+    if (this.headroom === 0 || this.idleInView() >= this.headroom) this.refillsOwed = 0;
   }
 
   private onHint(hint: ReleaseHint): void {
@@ -612,7 +610,6 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
 
   /** Slots the cached view shows idle (claimable, not ours). */
   private idleInView(): number {
-    if (this.headroom === 0) return 0;
     const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
     let idle = 0;
     for (let slot = 0; slot < this.options.capacity; slot++)
