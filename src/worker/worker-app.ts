@@ -63,6 +63,7 @@ export async function startWorkerApp(
   let limits: EffectiveLimits = configuredLimits(config);
   const calls = new CallTimeAverage();
   const fairKeys = fairQueueKeys(config.QUEUE_PREFIX);
+  const batchJobPrefix = `${config.QUEUE_PREFIX}:${queueNames.batch}:`;
   const scheduler = new KeyScheduler({
     redis: connection,
     prefix: config.QUEUE_PREFIX,
@@ -76,7 +77,7 @@ export async function startWorkerApp(
     tokenTtlMs: config.STEDI_TIMEOUT_MS + 5_000,
     queue: {
       prioritized: fairKeys.prioritized,
-      jobPrefix: `${config.QUEUE_PREFIX}:${queueNames.batch}:`,
+      jobPrefix: batchJobPrefix,
     },
     onChange: () => {
       applyLending(sem, scheduler, limits, calls.mean(), metrics);
@@ -107,8 +108,7 @@ export async function startWorkerApp(
     outageMaxWaitMs: config.PAYER_OUTAGE_MAX_WAIT_MS,
     requeuePriority: (tenant: string) => backOfLinePriority(connection, fairKeys, tenant),
     // Kept in the job's own hash, so it goes when the job does (BullMQ ignores the field).
-    countPark: (jobId: string) =>
-      connection.hincrby(`${config.QUEUE_PREFIX}:${queueNames.batch}:${jobId}`, 'eqParks', 1),
+    countPark: (jobId: string) => connection.hincrby(`${batchJobPrefix}${jobId}`, 'eqParks', 1),
     metrics,
     logger,
     shutdown: shutdown.signal,
