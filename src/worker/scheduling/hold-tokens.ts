@@ -11,7 +11,7 @@ import { RedisScript } from '../../shared/clients/redis-script.js';
 // KEYS: 1 payer hash, 2 payer tokens, 3 tenant tokens, 4 npi tokens, 5 active keys,
 //       6 the batch queue's prioritized set.
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
-//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 allocation, 15 contended, 16 job key
+//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 (unused), 15 contended, 16 job key
 //       prefix, 17 how many queued checks to look at (0: none), 18 scheduler key prefix,
 //       19 another payer is active (earned concurrency applies).
 // When the payer is at its earned concurrency or cap and the worker has not looked at the queue
@@ -31,7 +31,9 @@ if batch and openUntil > 0 then
 end
 if batch then
   local held = redis.call('ZCARD', KEYS[2])
-  local limit = tonumber(ARGV[14])
+  -- Alone, a payer has no limit of its own (as the worker's check says): the semaphore bounds it,
+  -- and a dead worker's tokens, which outlive its slots, must not refuse it.
+  local limit = math.huge
   local earnedLimit = math.floor(tonumber(h[1]) or tonumber(ARGV[5]))
   if ARGV[19] == '1' then limit = earnedLimit end
   local contendedLimit = math.min(earnedLimit, tonumber(ARGV[6]))

@@ -413,8 +413,9 @@ export class KeyScheduler {
       p.hmget(this.keys.payer(payer), 'earned', 'openUntil', 'probeUntil', 'downSince');
     const waitingHere = new Set<string>();
     for (const a of this.waiting) if (a.waitsToStart()) waitingHere.add(a.keys.payer);
-    // Just over one refresh: a payer that got its slot stops capping others within ~300 ms.
-    const until = now + 1.5 * (this.options.refreshMs ?? 200);
+    // The next mark comes one interval after this refresh ends, and a refresh takes time of its
+    // own: two intervals and a margin, so the mark never lapses while the payer still waits.
+    const until = now + 2 * (this.options.refreshMs ?? 200) + 100;
     for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
     p.zremrangebyscore(this.keys.waiting, '-inf', now);
     p.zrangebyscore(this.keys.waiting, now, '+inf');

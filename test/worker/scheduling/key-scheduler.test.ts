@@ -359,7 +359,7 @@ describe('payer cap under contention', () => {
     await b.refreshNow();
     await a.refreshNow();
     expect(p.mayStart()).toBe(false);
-    clock += 3 * REFRESH_MS + 1;
+    clock += 2 * REFRESH_MS + 100 + 1; // past the mark (two intervals and a margin)
     await a.refreshNow();
     expect(p.mayStart()).toBe(true);
     expect(await admin.zrange(keys.waiting, '0', '-1')).toEqual([]);
@@ -737,5 +737,37 @@ describe('realtime arrivals', () => {
     clock += 61_000;
     await b.refreshNow();
     expect(b.realtimeArrivalsPerMs()).toBe(0);
+  });
+});
+
+describe('a payer alone (final review)', () => {
+  it('takes tokens past the allocation when no other payer is active, as the local check allows', async () => {
+    // A dead worker's tokens outlive its slots (they last Stedi's bound); alone, the payer has no
+    // limit of its own, so the atomic take must not refuse what the local check let through, or
+    // the check would give its slot back and loop until those tokens expire.
+    const a = worker();
+    const stale = Array.from({ length: limits.allocation }, (_, i) => [
+      clock + 60_000,
+      `dead:${i}`,
+    ]);
+    await admin.zadd(keys.held('payer', 'P'), ...stale.flat());
+    await a.refreshNow();
+    const check = a.admission(batch('P'));
+    expect(check.mayStart()).toBe(true);
+    expect(await check.started()).toBe(true);
+    await check.release();
+  });
+
+  it('keeps its waiting mark across a refresh slower than half the refresh interval', async () => {
+    const a = worker();
+    const waiting = a.admission(batch('P'));
+    waiting.setWaiting(true);
+    const t0 = clock;
+    await a.refreshNow();
+    // The next mark comes refreshMs after this refresh ends, and a refresh takes time of its own:
+    // the mark must outlast two intervals, or other workers see nobody waiting in between.
+    const score = Number(await admin.zscore(keys.waiting, 'P'));
+    expect(score).toBeGreaterThanOrEqual(t0 + 2 * REFRESH_MS);
+    await waiting.release();
   });
 });
