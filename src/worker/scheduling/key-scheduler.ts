@@ -414,8 +414,9 @@ export class KeyScheduler {
     const waitingHere = new Set<string>();
     for (const a of this.waiting) if (a.waitsToStart()) waitingHere.add(a.keys.payer);
     // The next mark comes one interval after this refresh ends, and a refresh takes time of its
-    // own: two intervals and a margin, so the mark never lapses while the payer still waits.
-    const until = now + 2 * (this.options.refreshMs ?? 200) + 100;
+    // own: an interval and 200 ms, so the mark does not lapse while the payer still waits (and a
+    // payer that got its slot stops capping others soon after).
+    const until = now + (this.options.refreshMs ?? 200) + 200;
     for (const payer of waitingHere) p.zadd(this.keys.waiting, until, payer);
     p.zremrangebyscore(this.keys.waiting, '-inf', now);
     p.zrangebyscore(this.keys.waiting, now, '+inf');
