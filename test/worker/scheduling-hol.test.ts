@@ -81,9 +81,11 @@ it("does not let a tenant held to 1 slot keep another tenant's checks from the f
   const seconds = (Date.now() - t0) / 1000;
   // Tenant-b has the 3 slots tenant-a may not use: 30 x 200 ms / 3 = 2 s, about 4 in flight.
   // Held-back checks that kept their lanes (or came back ahead) gave ~6.5 s and < 2 in flight.
+  // The mean includes the ramp and the tail, so on a loaded CI machine it sits near 2.7: the bar
+  // is set between that and the defect's figure.
   expect(bDone).toBe(b.length);
   expect(seconds).toBeLessThan(4);
-  expect(inFlightSum / samples).toBeGreaterThan(2.7);
+  expect(inFlightSum / samples).toBeGreaterThan(2.3);
 }, 60_000);
 
 it('does not let checks their tenant holds back cap another payer through the queue head', async () => {
