@@ -126,6 +126,11 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
           await job.moveToDelayed(Date.now() + 500 + Math.random() * 1_000, token);
           throw new DelayedError();
         }
+        if (err instanceof AcquireAbortedError) {
+          // The semaphore closed (shutdown) before the call: another worker takes the check.
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
         throw err;
       }
       const callStartedAt = now();

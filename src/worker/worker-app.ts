@@ -167,11 +167,23 @@ export async function startWorkerApp(
           new Promise<boolean>((r) => setTimeout(() => r(true), timeoutMs).unref()),
         ]);
         if (timedOut)
-          logger.warn({ timeoutMs }, 'shutdown timeout: calls still running are abandoned');
-        await Promise.allSettled([limitsWatch.close(), scheduler.close()]);
-        await sem.close();
+          logger.warn(
+            { timeoutMs },
+            'shutdown timeout: calls still running are abandoned; their slots stay taken until their bound',
+          );
+        // Each resource is closed even when another fails to; failures are logged, not thrown.
+        const failed = (what: string) => (err: unknown) =>
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`);
+        await Promise.all([
+          limitsWatch.close().catch(failed('closing the limits watch')),
+          scheduler.close().catch(failed('closing the scheduler')),
+        ]);
+        await sem.close().catch(failed('closing the semaphore'));
         metricsServer?.close();
-        await Promise.allSettled([connection.quit(), subscriber.quit()]);
+        await Promise.all([
+          connection.quit().catch(failed('closing the Redis connection')),
+          subscriber.quit().catch(failed('closing the Redis subscriber')),
+        ]);
         logger.info('worker stopped');
       })()),
   };

@@ -127,8 +127,9 @@ it('delays a check whose pre-call call-start check hits a store error, without a
     if (failRenew) throw new Error('ProvisionedThroughputExceededException');
     return env.store.renew(...args);
   };
-  // A token take slower than the call cover (here 1 ms; 7.5 s by default) needs a write.
-  const s = setup({ store, callCoverAheadMs: 1 });
+  // A token take slower than the call cover (here 150 ms less the 100 ms skew margin; 7.5 s by
+  // default) needs a write.
+  const s = setup({ store, callCoverAheadMs: 150 });
   const origStarted = scheduler.admission.bind(scheduler);
   scheduler.admission = (keys) => {
     const a = origStarted(keys);
@@ -136,7 +137,7 @@ it('delays a check whose pre-call call-start check hits a store error, without a
     a.started = async () => {
       const r = await started();
       failRenew = true;
-      await new Promise((r2) => setTimeout(r2, 20));
+      await new Promise((r2) => setTimeout(r2, 120));
       return r;
     };
     return a;

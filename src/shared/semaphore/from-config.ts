@@ -36,6 +36,7 @@ export async function semaphoreFromConfig(
   const client = createDynamoClient({
     endpoint: config.DYNAMODB_ENDPOINT,
     region: config.AWS_REGION,
+    requestTimeoutMs: config.DYNAMODB_REQUEST_TIMEOUT_MS,
   });
   const counter = countDynamoRequests(client);
   if (config.SEMAPHORE_CREATE_TABLE) await ensureSemaphoreTable(client, config.SEMAPHORE_TABLE);
@@ -51,14 +52,18 @@ export async function semaphoreFromConfig(
     stediTimeoutMs: config.STEDI_TIMEOUT_MS,
     skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
     fallbackCheckMs: config.SEMAPHORE_FALLBACK_CHECK_MS,
+    storeTimeoutMs: config.SEMAPHORE_STORE_TIMEOUT_MS,
   });
   return {
     semaphore,
     store,
     dynamoRequests: counter.count,
     close: async () => {
-      await semaphore.close();
-      client.destroy();
+      try {
+        await semaphore.close();
+      } finally {
+        client.destroy();
+      }
     },
   };
 }

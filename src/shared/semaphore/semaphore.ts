@@ -7,35 +7,31 @@
  *   held, lease expired, no call recorded          -> claimable (dead holder before its call)
  *   held, call recorded at t, t + Stedi bound past -> claimable (Stedi has finished it too)
  *
- * Waiting: one grant loop per process serves all local waiters (realtime first, then FIFO). It
- * reads the slots once, claims what the cached view says is free, and then sleeps until a release
- * hint (Redis pub/sub), the moment a known lease or call bound runs out, or a jittered fallback
- * check, whichever is first. DynamoDB store errors fail closed: the waiter is refused, no slot is
- * granted that could not be recorded.
- *
- * Scheduling hooks: a waiter may carry an `eligible` predicate (payer and tenant limits); one that
- * may not start now is passed over, never blocking the waiters behind it. Lending: batch may use
- * every slot but the `realtimeReserved` floor, as long as `headroom` slots stay idle for realtime;
- * when realtime takes an idle slot below that, a `refill` hint makes the next batch call to finish
- * anywhere release its slot instead of handing it to batch.
+ * This file is the public face; the parts behind it, each with its own state:
+ * - waiter-queue.ts: local waiters, realtime first;
+ * - grant-loop.ts: grant rounds, claims, hand-over, the wake-up schedule;
+ * - demand.ts: what other processes want (hints), fair share, lending headroom and floor;
+ * - lease-keeper.ts: renewals, call-start covers, loss and release of held slots;
+ * - background-tasks.ts: every piece of work started in the background, awaited by close().
+ * Every store request is bounded (deadline-store.ts).
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { AcquireAbortedError } from '../errors/acquire-aborted-error.js';
 import { AcquireTimeoutError } from '../errors/acquire-timeout-error.js';
-import { LeaseLostError } from '../errors/lease-lost-error.js';
-import { SemaphoreStoreError } from '../errors/semaphore-store-error.js';
-import {
-  claimableAt,
-  isClaimable,
-  poolMayUse,
-  reclaimCutoffs,
-  slotPreference,
-  type ReclaimTiming,
-} from './slot-rules.js';
-import { SlotLease, type HeldSlot, type LeaseHost } from './slot-lease.js';
-import type { HintChannel, Pool, ReleaseHint, SemaphoreStore, SlotRecord } from './types.js';
+import type { LeaseLostError } from '../errors/lease-lost-error.js';
+import { BackgroundTasks } from './background-tasks.js';
+import { withDeadline } from './deadline-store.js';
+import { Demand } from './demand.js';
+import { closedError, GrantLoop } from './grant-loop.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import type { SlotLease, HeldSlot, LeaseHost } from './slot-lease.js';
+import type { ReclaimTiming } from './slot-rules.js';
+import type { HintChannel, Pool, ReleaseHint, SemaphoreStore } from './types.js';
+import { WaiterQueue, type Waiter, type WaiterAdmission } from './waiter-queue.js';
+
+export type { WaiterAdmission } from './waiter-queue.js';
 
 /** Options of a Semaphore; the unit of every duration is ms. */
 export interface SemaphoreOptions {
@@ -61,9 +57,16 @@ export interface SemaphoreOptions {
   /**
    * How far ahead a call start is recorded. A holder working through a backlog writes "calls up to
    * now + this are covered" with each renewal, so the next call on a handed-over slot starts with
-   * no write in its path. Must exceed the renew interval. @defaultValue leaseMs / 2
+   * no write in its path. Must exceed the renew interval and the skew margin.
+   * @defaultValue max(leaseMs / 2, 2 * skewMarginMs)
    */
   readonly callCoverAheadMs?: number;
+  /**
+   * Deadline of one store request: a request with no answer by then fails (and a write it made
+   * may still land, which is handled as an unknown outcome).
+   * @defaultValue leaseMs / 4, within 250 .. 2000
+   */
+  readonly storeTimeoutMs?: number | undefined;
   /**
    * How long a realtime-demand hint makes batch yield in every process: batch holders release
    * instead of handing over to batch, batch waiters hold back. @defaultValue 500
@@ -92,14 +95,6 @@ export interface AcquireOptions {
   readonly admission?: WaiterAdmission;
 }
 
-/** What the semaphore asks of a waiter's scheduling keys. */
-export interface WaiterAdmission {
-  /** True when the waiter may be given a slot now. */
-  mayStart(): boolean;
-  /** The waiter was picked for a slot: count it at once; returns an undo for a lost claim. */
-  reserve(): () => void;
-}
-
 /** Events a Semaphore emits; attach an 'error' listener, as with any EventEmitter. */
 export interface SemaphoreEvents {
   error: [Error];
@@ -124,73 +119,108 @@ const defaults = {
 
 type Resolved = Required<Omit<SemaphoreOptions, 'hints'>> & Pick<SemaphoreOptions, 'hints'>;
 
-interface Waiter {
-  readonly pool: Pool;
-  readonly markCallStart: boolean;
-  readonly admission: WaiterAdmission | undefined;
-  readonly enqueuedAt: number;
-  settled: boolean;
-  resolve(lease: SlotLease): void;
-  reject(err: Error): void;
-}
-
 let ownerCounter = 0;
 const ownerPrefix = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
 /** A counting semaphore whose slots live in a SemaphoreStore and are shared by every process. */
 export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHost {
   readonly options: Resolved;
-  private readonly timing: ReclaimTiming;
-  private readonly waiters: { realtime: Waiter[]; batch: Waiter[] } = { realtime: [], batch: [] };
-  private readonly held = new Map<number, HeldSlot>();
-  private view = new Map<number, SlotRecord>();
-  private viewLoaded = false;
-  private pumping = false;
-  private pumpAgain = false;
-  private wakeTimer: NodeJS.Timeout | undefined;
-  private wakeDueAt = Infinity;
+  private readonly waiters = new WaiterQueue();
+  private readonly tasks: BackgroundTasks;
+  private readonly keeper: LeaseKeeper;
+  private readonly demand: Demand;
+  private readonly loop: GrantLoop;
   private unsubscribe: (() => Promise<void>) | undefined;
   private started: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
   private closed = false;
-  /** Until when batch yields to realtime waiting elsewhere (this process's clock). */
-  private batchYieldUntil = 0;
-  private readonly lastDemandSentAt: Record<Pool, number> = {
-    realtime: -Infinity,
-    batch: -Infinity,
-  };
-  /** Other processes seen waiting for batch slots, with when (this process's clock). */
-  private readonly batchPeers = new Map<string, number>();
-  /** Idle slots the lending policy keeps for realtime (batch does not take the last ones). */
-  private headroom = 0;
-  /** Batch releases owed to refill the headroom after realtime took idle slots. */
-  private refillsOwed = 0;
-  /** Slots batch never claims (the floor); options.realtimeReserved until set at run time. */
-  private reserved: number;
-  /** How long a realtime-demand hint makes batch yield; options.realtimeDemandMs until set. */
-  private demandMs: number;
   private readonly instanceId = `${ownerPrefix}:${randomUUID().slice(0, 8)}`;
 
   constructor(options: SemaphoreOptions) {
     super();
     const given = stripUndefined(options);
     const leaseMs = given.leaseMs ?? defaults.leaseMs;
-    this.options = { ...defaults, callCoverAheadMs: leaseMs / 2, ...given } as Resolved;
-    const { capacity, realtimeReserved } = this.options;
-    if (!Number.isInteger(capacity) || capacity < 1)
+    const skewMarginMs = given.skewMarginMs ?? defaults.skewMarginMs;
+    this.options = {
+      ...defaults,
+      callCoverAheadMs: Math.max(leaseMs / 2, 2 * skewMarginMs),
+      // Short enough that a hung renewal fails and is retried well before the lease ends.
+      storeTimeoutMs: Math.max(250, Math.min(2_000, leaseMs / 4)),
+      ...given,
+    } as Resolved;
+    const o = this.options;
+    if (!Number.isInteger(o.capacity) || o.capacity < 1)
       throw new RangeError('capacity must be an integer >= 1');
     if (
-      !Number.isInteger(realtimeReserved) ||
-      realtimeReserved < 0 ||
-      realtimeReserved >= capacity
+      !Number.isInteger(o.realtimeReserved) ||
+      o.realtimeReserved < 0 ||
+      o.realtimeReserved >= o.capacity
     ) {
       throw new RangeError('realtimeReserved must be an integer in [0, capacity)');
     }
-    this.reserved = realtimeReserved;
-    this.demandMs = this.options.realtimeDemandMs;
-    this.timing = {
-      stediTimeoutMs: this.options.stediTimeoutMs,
-      skewMarginMs: this.options.skewMarginMs,
+    // A call may start only while the cover reaches past now + skew: a shorter cover never does.
+    if (o.callCoverAheadMs <= o.skewMarginMs)
+      throw new RangeError('callCoverAheadMs must exceed skewMarginMs');
+    const report = (err: Error) => this.emit('error', err);
+    const store = withDeadline(o.store, o.storeTimeoutMs ?? 2_000);
+    const timing: ReclaimTiming = {
+      stediTimeoutMs: o.stediTimeoutMs,
+      skewMarginMs: o.skewMarginMs,
     };
+    this.tasks = new BackgroundTasks(report);
+    this.keeper = new LeaseKeeper({
+      name: o.name,
+      store,
+      leaseMs: o.leaseMs,
+      renewEveryMs: o.leaseMs * o.renewFraction,
+      coverAheadMs: o.callCoverAheadMs,
+      skewMarginMs: o.skewMarginMs,
+      tasks: this.tasks,
+      now: () => o.now(),
+      report,
+      renewed: (slot) => this.emit('renewed', { slot }),
+      lost: (err) => {
+        this.loop.invalidate();
+        this.emit('leaseLost', err);
+      },
+      released: (slot) => this.onReleased(slot),
+    });
+    this.demand = new Demand(
+      {
+        name: o.name,
+        capacity: o.capacity,
+        instanceId: this.instanceId,
+        hints: o.hints,
+        now: () => o.now(),
+        report,
+      },
+      o.realtimeReserved,
+      o.realtimeDemandMs,
+    );
+    const isClosed = () => this.closed;
+    this.loop = new GrantLoop({
+      name: o.name,
+      capacity: o.capacity,
+      leaseMs: o.leaseMs,
+      coverAheadMs: o.callCoverAheadMs,
+      fallbackCheckMs: o.fallbackCheckMs,
+      handOver: o.handOver,
+      timing,
+      store,
+      keeper: this.keeper,
+      demand: this.demand,
+      waiters: this.waiters,
+      tasks: this.tasks,
+      leaseHost: this,
+      get closed() {
+        return isClosed();
+      },
+      now: () => o.now(),
+      random: () => o.random(),
+      newOwner: () => `${ownerPrefix}:${++ownerCounter}`,
+      report,
+      acquired: (e) => this.emit('acquired', e),
+    });
   }
 
   /** Subscribes to release hints; acquire() does it on first use. */
@@ -211,37 +241,37 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
 
   /** Waits for a slot of `pool` and returns its lease. */
   async acquire(opts: AcquireOptions): Promise<SlotLease> {
-    if (this.closed) throw new AcquireAbortedError({ cause: new Error('semaphore closed') });
+    if (this.closed) throw closedError();
     if (opts.signal?.aborted) throw new AcquireAbortedError({ cause: opts.signal.reason });
     await this.start();
+    if (this.closed) throw closedError();
     return new Promise<SlotLease>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => settle(new AcquireAbortedError({ cause: opts.signal?.reason }));
+      const cleanup = () => {
+        waiter.settled = true;
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.waiters.remove(waiter);
+      };
+      const settle = (err: Error) => {
+        if (waiter.settled) return;
+        cleanup();
+        reject(err);
+      };
       const waiter: Waiter = {
         pool: opts.pool,
         markCallStart: opts.markCallStart ?? false,
         admission: opts.admission,
         enqueuedAt: this.options.now(),
         settled: false,
+        claiming: false,
         resolve: (lease) => {
           if (waiter.settled) return;
           cleanup();
           resolve(lease);
         },
-        reject: (err) => settle(err),
-      };
-      const cleanup = () => {
-        waiter.settled = true;
-        if (timer) clearTimeout(timer);
-        opts.signal?.removeEventListener('abort', onAbort);
-        const list = this.waiters[waiter.pool];
-        const i = list.indexOf(waiter);
-        if (i >= 0) list.splice(i, 1);
-      };
-      const settle = (err: Error) => {
-        if (waiter.settled) return;
-        cleanup();
-        reject(err);
+        reject: settle,
       };
       if (opts.timeoutMs !== undefined) {
         timer = setTimeout(
@@ -250,34 +280,24 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
         );
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters[opts.pool].push(waiter);
-      this.pump();
+      this.waiters.add(waiter);
+      this.loop.pump();
     });
   }
 
   /** Number of local waiters by pool. */
   waiting(): { realtime: number; batch: number } {
-    return { realtime: this.waiters.realtime.length, batch: this.waiters.batch.length };
+    return { realtime: this.waiters.count('realtime'), batch: this.waiters.count('batch') };
   }
 
   /** Slots this process holds now. */
   heldSlots(): number[] {
-    return [...this.held.keys()];
+    return this.keeper.slots();
   }
 
   /** Sets how many idle slots batch leaves for realtime (the lending policy's headroom). */
   setHeadroom(slots: number): void {
-    const next = Math.max(0, Math.min(this.options.capacity, Math.floor(slots)));
-    if (next === this.headroom) return;
-    const lent = next < this.headroom;
-    // A larger headroom is taken back from batch as its calls finish, as realtime's refills are;
-    // a smaller one owes that much less.
-    this.refillsOwed = Math.max(
-      0,
-      Math.min(this.options.capacity, this.refillsOwed + next - this.headroom),
-    );
-    this.headroom = next;
-    if (lent) this.pump();
+    if (this.demand.setHeadroom(slots)) this.loop.pump();
   }
 
   /**
@@ -285,11 +305,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
    * then goes back rather than to batch.
    */
   setRealtimeReserved(slots: number): void {
-    const next = Math.max(0, Math.min(this.options.capacity - 1, Math.floor(slots)));
-    if (next === this.reserved) return;
-    const lent = next < this.reserved;
-    this.reserved = next;
-    if (lent) this.pump();
+    if (this.demand.setReserved(slots)) this.loop.pump();
   }
 
   /**
@@ -298,55 +314,70 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
    * rather than to batch, so a fixed half second drains the allocation when calls take 150 ms.
    */
   setRealtimeDemandMs(ms: number): void {
-    this.demandMs = Math.max(1, Math.round(ms));
+    this.demand.demandMs = Math.max(1, Math.round(ms));
   }
 
   /** The headroom in force. */
   get realtimeHeadroom(): number {
-    return this.headroom;
+    return this.demand.headroom;
   }
 
   /** Grants again to waiters whose `eligible` answer may have changed. */
   recheck(): void {
-    this.pump();
+    this.loop.pump();
   }
 
   /** One check now, as the wake timer would do: re-read the slots and grant what is free. */
-  async checkNow(): Promise<void> {
-    this.viewLoaded = false;
-    this.pump();
-    while (this.pumping) await new Promise((r) => setImmediate(r));
+  checkNow(): Promise<void> {
+    return this.loop.checkNow();
   }
 
-  /** Refuses new acquires, rejects waiters, releases held slots, stops timers and hints. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    for (const w of [...this.waiters.realtime, ...this.waiters.batch]) {
-      w.reject(new AcquireAbortedError({ cause: new Error('semaphore closed') }));
+  /** Background work still running (claims, hand-overs, clean-up releases). */
+  get backgroundTasks(): number {
+    return this.tasks.size;
+  }
+
+  /**
+   * Refuses new acquires and rejects waiters. Slots with no call gets released; a slot whose
+   * call may still be running at Stedi stays taken until that call's bound (renewals stop, the
+   * recorded call keeps it), whoever stops: releasing it would let another process call while
+   * Stedi still counts this one. Waits for all background work, then unsubscribes.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.closed = true;
+      this.loop.stop();
+      this.waiters.rejectAll(closedError());
+      await Promise.allSettled(this.keeper.all().map((h) => this.giveUp(h)));
+      await this.tasks.settled();
+      await this.unsubscribe?.().catch((err: unknown) =>
+        this.emit('error', asError(err, 'unsubscribing from hints failed')),
+      );
+    })();
+    return this.closing;
+  }
+
+  private async giveUp(held: HeldSlot): Promise<void> {
+    await this.keeper.settledWrites(held);
+    if (held.current?.callStarted) {
+      this.keeper.keep(held);
+      return;
     }
-    await Promise.allSettled(
-      [...this.held.values()].map(async (h) => {
-        if (h.current) await h.current.release();
-        else await this.releaseHeld(h);
-      }),
-    );
-    await this.unsubscribe?.().catch(() => undefined);
+    // A holder that has not called yet gets AcquireAbortedError from markCallStart from now on.
+    held.current = undefined;
+    await this.keeper.release(held);
   }
 
   // ---- LeaseHost ----
 
   /** @internal Makes sure a call starting now is covered on the slot, writing only when it is not. */
   async markCallStart(held: HeldSlot): Promise<void> {
-    while (held.renewing) await held.renewing.catch(() => undefined);
-    if (held.callStartedAt !== undefined && held.callStartedAt >= this.options.now()) return;
-    await this.writeLease(held, true, true);
+    await this.keeper.markCallStart(held);
   }
 
   /** @internal */
   async renew(held: HeldSlot): Promise<void> {
-    await this.writeLease(held, false, true);
+    await this.keeper.renew(held);
   }
 
   /** @internal Hands the slot to a local waiter or releases it. */
@@ -355,469 +386,25 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     if (held.current !== lease) return;
     held.current = undefined;
     if (held.lost) return;
-    const next = this.options.handOver && !this.closed ? this.nextWaiterFor(held.slot) : undefined;
-    if (next) {
-      await this.grant(next, held, true);
-      return;
-    }
-    await this.releaseHeld(held);
+    await this.loop.finish(held);
   }
 
-  // ---- granting ----
+  // ---- hints ----
 
-  private nextWaiterFor(slot: number): Waiter | undefined {
-    const { capacity } = this.options;
-    const realtimeReserved = this.reserved;
-    for (const pool of ['realtime', 'batch'] as const) {
-      if (!poolMayUse(pool, slot, capacity, realtimeReserved)) continue;
-      // Handing over keeps our share as it is: allowed up to the fair share, not beyond; and a
-      // headroom owed to realtime is refilled before batch gets the slot again.
-      if (
-        pool === 'batch' &&
-        (this.batchYielding() ||
-          this.held.size > this.fairShare() ||
-          this.refillsOwed > 0 ||
-          (this.headroom > 0 && this.idleInView() < this.headroom))
-      )
-        continue;
-      const w = this.waiters[pool].find(isEligible);
-      if (w) {
-        w.admission?.reserve();
-        return w;
-      }
-    }
-    return undefined;
-  }
-
-  private hasWaiters(): boolean {
-    return this.waiters.realtime.length + this.waiters.batch.length > 0;
-  }
-
-  private pump(): void {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    if (!this.hasWaiters() || this.closed) return;
-    this.pumping = true;
-    void (async () => {
-      try {
-        do {
-          this.pumpAgain = false;
-          await this.grantRound();
-        } while (this.pumpAgain && this.hasWaiters() && !this.closed);
-      } finally {
-        this.pumping = false;
-        this.scheduleWake();
-      }
-    })();
-  }
-
-  /** Claims, in one concurrent round, a slot for each waiter the cached view can serve. */
-  private async grantRound(): Promise<void> {
-    if (!this.viewLoaded) {
-      try {
-        await this.refreshView();
-      } catch (err) {
-        this.failWaiters(asStoreError(err, 'listSlots'));
-        return;
-      }
-    }
-    const { capacity } = this.options;
-    const realtimeReserved = this.reserved;
-    const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
-    const taken = new Set<number>(this.held.keys());
-    const rounds: Promise<void>[] = [];
-    let realtimeUnserved = false;
-    let batchUnserved = false;
-    const yielding = this.batchYielding();
-    const share = this.fairShare();
-    let idle = this.idleInView();
-    for (const waiter of [...this.waiters.realtime, ...this.waiters.batch]) {
-      if (!isEligible(waiter)) continue;
-      if (waiter.pool === 'batch' && (yielding || taken.size >= share)) {
-        batchUnserved = true;
-        continue;
-      }
-      // Lending: batch leaves `headroom` idle slots for realtime.
-      if (waiter.pool === 'batch' && idle - 1 < this.headroom) {
-        batchUnserved = true;
-        continue;
-      }
-      const slot = slotPreference(waiter.pool, capacity, realtimeReserved).find(
-        (s) => !taken.has(s) && isClaimable(this.view.get(s), cutoffs),
-      );
-      if (slot === undefined) {
-        if (waiter.pool === 'realtime') realtimeUnserved = true;
-        else batchUnserved = true;
-        continue;
-      }
-      taken.add(slot);
-      idle--;
-      // A realtime claim leaving fewer idle than the headroom asks for a refill once it landed.
-      const refill = waiter.pool === 'realtime' && idle < this.headroom;
-      const undo = waiter.admission?.reserve();
-      rounds.push(this.claimFor(waiter, slot, cutoffs, undo, refill));
-    }
-    if (realtimeUnserved) this.announceDemand('realtime');
-    else if (batchUnserved) this.announceDemand('batch');
-    await Promise.all(rounds);
-  }
-
-  private async claimFor(
-    waiter: Waiter,
-    slot: number,
-    cutoffs: ReturnType<typeof reclaimCutoffs>,
-    undoPick: (() => void) | undefined,
-    refill = false,
-  ): Promise<void> {
-    const now = this.options.now();
-    const owner = `${ownerPrefix}:${++ownerCounter}`;
-    const leaseUntil = now + this.options.leaseMs;
-    const callStartedAt = waiter.markCallStart ? now + this.options.callCoverAheadMs : undefined;
-    let ok: boolean;
-    try {
-      ok = await this.options.store.claim(
-        this.options.name,
-        slot,
-        {
-          owner,
-          pool: waiter.pool,
-          now,
-          leaseUntil,
-          ...(callStartedAt !== undefined ? { callStartedAt } : {}),
-        },
-        cutoffs,
-      );
-    } catch (err) {
-      // Fail closed. The write may still have landed: give it back so it does not sit until expiry.
-      this.viewLoaded = false;
-      void this.options.store.release(this.options.name, slot, owner).catch(() => undefined);
-      this.failWaiters(asStoreError(err, 'claim'));
-      return;
-    }
-    if (!ok) {
-      undoPick?.();
-      // Someone else holds it with a live lease: note that, and look at the other slots.
-      this.view.set(slot, { slot, owner: '(other)', leaseUntil: now + this.options.leaseMs });
-      this.pumpAgain = true;
-      return;
-    }
-    const held: HeldSlot = {
-      slot,
-      owner,
-      leaseUntil,
-      callStartedAt,
-      lost: undefined,
-      renewTimer: undefined,
-      renewing: undefined,
-      current: undefined,
-    };
-    this.held.set(slot, held);
-    this.view.set(slot, { slot, owner, pool: waiter.pool, acquiredAt: now, leaseUntil });
-    if (refill) this.announceRefill();
-    this.scheduleRenewal(held);
-    if (waiter.settled || this.closed) {
-      // The waiter gave up while we claimed: serve another one, or give the slot back.
-      const other = this.closed ? undefined : this.nextWaiterFor(slot);
-      if (other) await this.grant(other, held, false);
-      else await this.releaseHeld(held);
-      return;
-    }
-    await this.grant(waiter, held, false, callStartedAt !== undefined);
-  }
-
-  private async grant(
-    waiter: Waiter,
-    held: HeldSlot,
-    handedOver: boolean,
-    callMarked = false,
-  ): Promise<void> {
-    const lease = new SlotLease(this, held, waiter.pool, this.options.now(), handedOver);
-    held.current = lease;
-    // Remove the waiter before any await, so no second slot is granted to it meanwhile.
-    const list = this.waiters[waiter.pool];
-    const i = list.indexOf(waiter);
-    if (i >= 0) list.splice(i, 1);
-    if (waiter.markCallStart && !callMarked) {
-      try {
-        await this.markCallStart(held);
-      } catch (err) {
-        held.current = undefined;
-        if (!held.lost) await this.releaseHeld(held);
-        waiter.reject(err instanceof Error ? err : new Error(String(err)));
-        return;
-      }
-      if (waiter.settled) {
-        // Aborted (parked, shut down, timed out) while the call start was being written: nobody
-        // would ever release this lease, so the slot goes on to another waiter or back (unless
-        // close() already gave it back meanwhile).
-        if (held.current !== lease) return;
-        held.current = undefined;
-        const other = this.closed || held.lost ? undefined : this.nextWaiterFor(held.slot);
-        if (other) await this.grant(other, held, true);
-        else if (!held.lost) await this.releaseHeld(held);
-        return;
-      }
-    }
-    this.emit('acquired', {
-      pool: waiter.pool,
-      slot: held.slot,
-      waitedMs: this.options.now() - waiter.enqueuedAt,
-      handedOver,
-    });
-    waiter.resolve(lease);
-  }
-
-  private failWaiters(err: Error): void {
-    this.emit('error', err);
-    for (const w of [...this.waiters.realtime, ...this.waiters.batch]) w.reject(err);
-  }
-
-  private async refreshView(): Promise<void> {
-    const records = await this.options.store.listSlots(this.options.name);
-    this.view = new Map(records.map((r) => [r.slot, r]));
-    this.viewLoaded = true;
-    // The true idle count settles what refills are still owed (hints may have been lost).
-    if (this.headroom === 0 || this.idleInView() >= this.headroom) this.refillsOwed = 0;
+  private onReleased(slot: number): void {
+    this.loop.forget(slot);
+    this.emit('released', { slot });
+    this.demand.publish({ kind: 'released', slot }, 'a release hint');
+    this.loop.pump();
   }
 
   private onHint(hint: ReleaseHint): void {
-    if (hint.kind === 'batch-demand') {
-      if (hint.origin !== this.instanceId) this.batchPeers.set(hint.origin, this.options.now());
-      return;
-    }
-    if (hint.kind === 'realtime-demand') {
-      // Batch here stands back for a moment: the next shared slot released goes to realtime.
-      if (hint.origin !== this.instanceId) {
-        this.batchYieldUntil = Math.max(this.batchYieldUntil, this.options.now() + hint.forMs);
-      }
-      return;
-    }
-    if (hint.kind === 'refill') {
-      this.refillsOwed = Math.min(this.options.capacity, this.refillsOwed + 1);
-      // Realtime took a slot our cached view may still show idle: re-read before the next grant,
-      // or the slot a batch holder gives back for the refill is claimed again by our batch.
-      this.viewLoaded = false;
-      return;
-    }
-    // Any release, ours included (pub/sub echoes it), refills the headroom by one.
-    if (this.refillsOwed > 0) this.refillsOwed--;
-    if (this.held.has(hint.slot)) return;
-    this.view.delete(hint.slot);
-    this.pump();
+    const { released, invalidatesView } = this.demand.onHint(hint);
+    if (invalidatesView) this.loop.invalidate();
+    if (released === undefined) return;
+    this.loop.forget(released);
+    this.loop.pump();
   }
-
-  /** Slots the cached view shows idle (claimable, not ours). */
-  private idleInView(): number {
-    const cutoffs = reclaimCutoffs(this.options.now(), this.timing);
-    let idle = 0;
-    for (let slot = 0; slot < this.options.capacity; slot++)
-      if (!this.held.has(slot) && isClaimable(this.view.get(slot), cutoffs)) idle++;
-    return idle;
-  }
-
-  /** Realtime left fewer idle slots than the headroom: ask for one batch release anywhere. */
-  private announceRefill(): void {
-    this.options.hints
-      ?.publish(this.options.name, { kind: 'refill', origin: this.instanceId })
-      .catch((err: unknown) => this.emit('error', asError(err, 'publishing a refill hint failed')));
-  }
-
-  private batchYielding(): boolean {
-    return this.batchYieldUntil > this.options.now();
-  }
-
-  /**
-   * The most slots this process should hold while batch waits in other processes too: the
-   * shared slots split evenly over the processes seen waiting in the last second, so hand-over
-   * cannot gather the whole allocation into one process (whose crash would then idle it all
-   * until Stedi's bound). With no other process waiting, there is no limit.
-   */
-  private fairShare(): number {
-    const now = this.options.now();
-    for (const [origin, seenAt] of this.batchPeers)
-      if (now - seenAt > 1_000) this.batchPeers.delete(origin);
-    if (this.batchPeers.size === 0) return Infinity;
-    const shared = this.options.capacity - this.reserved;
-    return Math.max(1, Math.ceil(shared / (this.batchPeers.size + 1)));
-  }
-
-  /**
-   * A local waiter found every slot taken. Realtime: ask other processes to stop handing shared
-   * slots to batch for a moment, so the next one released comes here. Batch: let other processes
-   * know we wait, so none keeps more than its fair share.
-   */
-  private announceDemand(pool: Pool): void {
-    const hints = this.options.hints;
-    const now = this.options.now();
-    if (!hints || now - this.lastDemandSentAt[pool] < this.demandMs / 2) return;
-    this.lastDemandSentAt[pool] = now;
-    const hint: ReleaseHint =
-      pool === 'realtime'
-        ? { kind: 'realtime-demand', forMs: this.demandMs, origin: this.instanceId }
-        : { kind: 'batch-demand', origin: this.instanceId };
-    hints
-      .publish(this.options.name, hint)
-      .catch((err: unknown) =>
-        this.emit('error', asError(err, `publishing ${pool} demand failed`)),
-      );
-  }
-
-  /** Sleeps until the next slot could become claimable, or the jittered fallback, whichever first. */
-  private scheduleWake(): void {
-    if (!this.hasWaiters() || this.closed) {
-      if (this.wakeTimer) clearTimeout(this.wakeTimer);
-      this.wakeTimer = undefined;
-      return;
-    }
-    const now = this.options.now();
-    const jitter = 0.75 + this.options.random() * 0.5;
-    let wakeAt = now + this.options.fallbackCheckMs * jitter;
-    for (const record of this.view.values()) {
-      if (record.owner === undefined || this.held.has(record.slot)) continue;
-      // A slot claimable already that the last round did not take is one no local waiter may
-      // use now (pool, headroom, eligibility): waking for it at once would only spin.
-      const at = claimableAt(record, this.timing);
-      if (at > now) wakeAt = Math.min(wakeAt, at);
-    }
-    if (this.waiters.batch.length > 0 && this.batchYielding()) {
-      wakeAt = Math.min(wakeAt, this.batchYieldUntil + 1);
-    }
-    // Pumps come often (every hint, every scheduler refresh): they may only bring the wake
-    // earlier, or the fallback check that finds slots freed without a hint would never fire.
-    if (this.wakeTimer && this.wakeDueAt <= wakeAt) return;
-    if (this.wakeTimer) clearTimeout(this.wakeTimer);
-    this.wakeDueAt = wakeAt;
-    this.wakeTimer = setTimeout(
-      () => {
-        this.wakeTimer = undefined;
-        this.viewLoaded = false;
-        this.pump();
-      },
-      Math.max(0, wakeAt - now),
-    );
-    this.wakeTimer.unref();
-  }
-
-  // ---- holding ----
-
-  private scheduleRenewal(
-    held: HeldSlot,
-    delayMs = this.options.leaseMs * this.options.renewFraction,
-  ): void {
-    if (held.renewTimer) clearTimeout(held.renewTimer);
-    held.renewTimer = setTimeout(() => {
-      held.renewTimer = undefined;
-      this.writeLease(held, false, false).catch(() => undefined);
-    }, delayMs);
-    held.renewTimer.unref();
-  }
-
-  /**
-   * Extends the lease. A slot that has been in a call (or is starting one) also gets its call
-   * cover moved to now + callCoverAheadMs. Writes are chained so renewals never overlap.
-   * `rethrow` is false for the background timer, whose failures go to 'error'.
-   */
-  private async writeLease(held: HeldSlot, startingCall: boolean, rethrow: boolean): Promise<void> {
-    while (held.renewing) await held.renewing.catch(() => undefined);
-    if (held.lost) throw held.lost;
-    const write = (async () => {
-      const now = this.options.now();
-      const leaseUntil = now + this.options.leaseMs;
-      const callStartedAt =
-        startingCall || held.callStartedAt !== undefined
-          ? now + this.options.callCoverAheadMs
-          : undefined;
-      let ok: boolean;
-      try {
-        ok = await this.options.store.renew(
-          this.options.name,
-          held.slot,
-          held.owner,
-          leaseUntil,
-          callStartedAt,
-        );
-      } catch (err) {
-        const storeErr = asStoreError(err, 'renew');
-        this.emit('error', storeErr);
-        if (this.options.now() >= held.leaseUntil - this.options.skewMarginMs) {
-          this.markLost(held, storeErr);
-        } else {
-          this.scheduleRenewal(held, this.options.leaseMs / 10);
-        }
-        throw storeErr;
-      }
-      if (!ok) {
-        this.markLost(held);
-        throw held.lost ?? new LeaseLostError(held.slot);
-      }
-      held.leaseUntil = leaseUntil;
-      if (callStartedAt !== undefined) held.callStartedAt = callStartedAt;
-      this.scheduleRenewal(held);
-      this.emit('renewed', { slot: held.slot });
-    })();
-    held.renewing = write;
-    try {
-      await write;
-    } catch (err) {
-      if (rethrow) throw err;
-    } finally {
-      if (held.renewing === write) held.renewing = undefined;
-    }
-  }
-
-  private markLost(held: HeldSlot, cause?: unknown): void {
-    if (held.lost) return;
-    const why =
-      cause === undefined
-        ? 'it was reclaimed by another holder'
-        : 'it could not be renewed before expiry';
-    held.lost = new LeaseLostError(held.slot, `lease on slot ${held.slot} was lost: ${why}`, {
-      cause,
-    });
-    if (held.renewTimer) clearTimeout(held.renewTimer);
-    held.renewTimer = undefined;
-    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
-    this.viewLoaded = false;
-    held.current?.notifyLost(held.lost);
-    this.emit('leaseLost', held.lost);
-  }
-
-  private async releaseHeld(held: HeldSlot): Promise<void> {
-    if (held.renewTimer) clearTimeout(held.renewTimer);
-    held.renewTimer = undefined;
-    while (held.renewing) await held.renewing.catch(() => undefined);
-    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
-    if (held.lost) return;
-    try {
-      await this.options.store.release(this.options.name, held.slot, held.owner);
-    } catch (err) {
-      // The slot then comes back when its lease (or, in a call, the Stedi bound) runs out.
-      this.emit('error', asStoreError(err, 'release'));
-      return;
-    }
-    this.view.delete(held.slot);
-    this.emit('released', { slot: held.slot });
-    if (this.options.hints) {
-      this.options.hints
-        .publish(this.options.name, { kind: 'released', slot: held.slot })
-        .catch((err: unknown) =>
-          this.emit('error', asError(err, 'publishing a release hint failed')),
-        );
-    }
-    this.pump();
-  }
-}
-
-function isEligible(w: Waiter): boolean {
-  return w.admission?.mayStart() ?? true;
-}
-
-function asStoreError(err: unknown, operation: string): Error {
-  return err instanceof SemaphoreStoreError
-    ? err
-    : new SemaphoreStoreError(operation, { cause: err });
 }
 
 function asError(err: unknown, message: string): Error {

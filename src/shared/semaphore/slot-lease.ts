@@ -2,7 +2,11 @@
  * A holder's handle on one semaphore slot. The slot's DynamoDB ownership (token, lease, renewal
  * timer) lives in a HeldSlot that can outlive one handle: when a holder releases while a local
  * waiter could use the slot, the HeldSlot is handed to the waiter under a new handle, with no
- * write to DynamoDB. States: held -> released | lost.
+ * write to DynamoDB.
+ *
+ * HeldSlot states: held (renewed) -> releasing -> released | lost (found reclaimed, or not renewed
+ * before expiry) | kept (close() while a call may run: renewals stop, the recorded call keeps the
+ * slot taken until its bound, and nobody releases it early).
  */
 import { LeaseLostError } from '../errors/lease-lost-error.js';
 import type { Pool } from './types.js';
@@ -14,11 +18,15 @@ export interface LeaseHost {
   finish(lease: SlotLease): Promise<void>;
 }
 
+/** Where a HeldSlot stands; only a `held` slot is renewed or handed over. */
+export type HeldState = 'held' | 'releasing' | 'released' | 'lost' | 'kept';
+
 /** DynamoDB ownership of one slot by this process. */
 export interface HeldSlot {
   readonly slot: number;
   /** Lease token written on the slot item. */
   readonly owner: string;
+  state: HeldState;
   /** Lease end as last written (this process's clock, epoch ms). */
   leaseUntil: number;
   callStartedAt: number | undefined;
@@ -32,6 +40,7 @@ export interface HeldSlot {
 /** A granted slot: call `markCallStart()` right before the Stedi call and `release()` after. */
 export class SlotLease {
   private done = false;
+  private calling = false;
   private readonly lostListeners = new Set<(err: LeaseLostError) => void>();
   private readonly lostController = new AbortController();
 
@@ -66,9 +75,16 @@ export class SlotLease {
     return this.lostController.signal;
   }
 
+  /** True once a call start was asked for: from then on the call may be running at Stedi. */
+  get callStarted(): boolean {
+    return this.calling;
+  }
+
   /** Records the start of a Stedi call on the slot; throws LeaseLostError if the slot was lost. */
   async markCallStart(): Promise<void> {
     this.assertUsable();
+    // Set before the write: if the process stops while it is in flight, the call may still start.
+    this.calling = true;
     await this.host.markCallStart(this.held);
     this.assertUsable();
   }

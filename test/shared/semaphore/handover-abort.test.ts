@@ -2,7 +2,7 @@
  * A hand-over waits for the call-start write (behind a renewal in flight); a waiter aborted
  * meanwhile (parked, shut down) must not keep the slot: nobody would ever release that lease.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import type { SemaphoreStore } from '../../../src/shared/semaphore/index.js';
 import { semaphoreEnv, type SemaphoreEnv } from '../../support/semaphore-env.js';
 
@@ -44,10 +44,12 @@ it('gives the slot on when its waiter was aborted while the hand-over waited on 
   await sleep(50);
   parking.abort(); // process-check's watch decides to park the check
   await expect(waiter).rejects.toThrow(); // the check is parked...
-  await finishing;
+  await finishing; // the finishing holder does not wait for the hand-over's write
   slowRenew = false;
 
-  // ...and its slot is released, so the next acquirer gets it at once.
+  // ...and once the hand-over's write is done, its slot is released, so the next acquirer gets
+  // it at once.
+  await vi.waitFor(() => expect(sem.backgroundTasks).toBe(0), { timeout: 1_000 });
   expect(sem.heldSlots()).toEqual([]);
   const next = await sem.acquire({ pool: 'batch', timeoutMs: 1_500 });
   expect(next.slot).toBe(0);

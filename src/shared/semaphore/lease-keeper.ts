@@ -1,0 +1,286 @@
+/**
+ * Lease keeping for the slots this process holds: renew, record call starts, lose, release.
+ *
+ * A held slot is renewed every `renewEveryMs`; a slot that has been in a call also has its call
+ * cover moved to now + `coverAheadMs`, so the next call on a handed-over slot needs no write. Every
+ * write is chained per slot (renewals never overlap) and checked when it returns: a write that
+ * came back late may have outlived its own lease or cover, so the cover a call relies on must
+ * still reach `skewMarginMs` past now. Only a `held` slot is renewed: a renewal that returns after
+ * a release began never re-arms its timer, so a released slot is never renewed again.
+ */
+import { AcquireAbortedError } from '../errors/acquire-aborted-error.js';
+import { LeaseLostError } from '../errors/lease-lost-error.js';
+import { SemaphoreStoreError } from '../errors/semaphore-store-error.js';
+import type { BackgroundTasks } from './background-tasks.js';
+import type { HeldSlot } from './slot-lease.js';
+import type { SemaphoreStore } from './types.js';
+
+/** What lease keeping needs from its semaphore. */
+export interface KeeperHost {
+  readonly name: string;
+  /** The store, every request bounded by a deadline. */
+  readonly store: SemaphoreStore;
+  readonly leaseMs: number;
+  readonly renewEveryMs: number;
+  readonly coverAheadMs: number;
+  readonly skewMarginMs: number;
+  readonly tasks: BackgroundTasks;
+  now(): number;
+  report(err: Error): void;
+  renewed(slot: number): void;
+  lost(err: LeaseLostError): void;
+  /** The slot was given back in the store. */
+  released(slot: number): void;
+}
+
+/** Delays between attempts to give back a slot whose release failed (then it expires). */
+const releaseRetryMs = [200, 1_000];
+
+/** The slots this process holds, and their leases. */
+export class LeaseKeeper {
+  private readonly held = new Map<number, HeldSlot>();
+
+  constructor(private readonly host: KeeperHost) {}
+
+  /** Starts keeping a slot a claim just took. */
+  adopt(slot: number, owner: string, leaseUntil: number, callStartedAt?: number): HeldSlot {
+    const held: HeldSlot = {
+      slot,
+      owner,
+      state: 'held',
+      leaseUntil,
+      callStartedAt,
+      lost: undefined,
+      renewTimer: undefined,
+      renewing: undefined,
+      current: undefined,
+    };
+    this.held.set(slot, held);
+    this.scheduleRenewal(held);
+    return held;
+  }
+
+  has(slot: number): boolean {
+    return this.held.has(slot);
+  }
+
+  slots(): number[] {
+    return [...this.held.keys()];
+  }
+
+  all(): HeldSlot[] {
+    return [...this.held.values()];
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** True when a call starting now is covered: the recorded cover reaches past now + skew. */
+  covered(held: HeldSlot): boolean {
+    return (
+      held.callStartedAt !== undefined &&
+      held.callStartedAt >= this.host.now() + this.host.skewMarginMs
+    );
+  }
+
+  /** Makes sure a call starting now is covered on the slot, writing only when it is not. */
+  async markCallStart(held: HeldSlot): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await this.settledWrites(held);
+      if (held.lost) throw held.lost;
+      if (held.state !== 'held') {
+        throw new AcquireAbortedError({ cause: new Error(`slot ${held.slot} was given back`) });
+      }
+      if (this.covered(held)) return;
+      if (attempt === 2) {
+        // Each write returned too late for its own cover: the store is too slow to start on.
+        throw new SemaphoreStoreError('renew', {
+          cause: new Error('the call-start write kept returning after the cover it wrote'),
+        });
+      }
+      await this.write(held, true, true);
+    }
+  }
+
+  /** Renews now; throws LeaseLostError or SemaphoreStoreError. */
+  async renew(held: HeldSlot): Promise<void> {
+    await this.write(held, false, true);
+  }
+
+  /** Renews now when the lease is within the skew margin of its end (a claim that came back late). */
+  async ensureLease(held: HeldSlot): Promise<void> {
+    if (held.leaseUntil - this.host.skewMarginMs > this.host.now()) return;
+    await this.write(held, false, true);
+  }
+
+  /**
+   * Gives the slot back. A failed release is retried in the background a few times; after that
+   * the slot comes back when its lease (or, after a call, the call's bound) runs out.
+   */
+  async release(held: HeldSlot): Promise<void> {
+    if (held.state !== 'held' && held.state !== 'kept') return;
+    held.state = 'releasing';
+    this.stopRenewing(held);
+    await this.settledWrites(held);
+    this.stopRenewing(held);
+    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
+    if (held.lost) return;
+    try {
+      await this.host.store.release(this.host.name, held.slot, held.owner);
+    } catch (err) {
+      this.host.report(asStoreError(err, 'release'));
+      this.host.tasks.run(`releasing slot ${held.slot} again`, () => this.retryRelease(held));
+      return;
+    }
+    held.state = 'released';
+    this.host.released(held.slot);
+  }
+
+  /**
+   * Gives back a slot a claim may or may not have taken (its write failed or timed out: it may
+   * still land). Tracked, so close() waits for it and the client outlives it.
+   */
+  releaseUnknown(slot: number, owner: string): void {
+    this.host.tasks.run(`giving back slot ${slot} after a failed claim`, async () => {
+      for (const delayMs of [0, ...releaseRetryMs]) {
+        if (delayMs) await sleep(delayMs);
+        try {
+          await this.host.store.release(this.host.name, slot, owner);
+          return;
+        } catch {
+          // The store is failing: try again, then leave the slot to its lease.
+        }
+      }
+    });
+  }
+
+  /**
+   * close() with a call possibly running on the slot: stop renewing and leave the item as it is.
+   * The recorded call keeps the slot taken until call start + Stedi's bound, whoever stops, so a
+   * rollout with a grace period shorter than a call cannot over-allocate.
+   */
+  keep(held: HeldSlot): void {
+    if (held.state !== 'held') return;
+    held.state = 'kept';
+    this.stopRenewing(held);
+    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
+  }
+
+  /** Waits for the slot's writes in flight (renewals, call-start writes) to settle. */
+  async settledWrites(held: HeldSlot): Promise<void> {
+    while (held.renewing) await held.renewing.catch(() => undefined);
+  }
+
+  private stopRenewing(held: HeldSlot): void {
+    if (held.renewTimer) clearTimeout(held.renewTimer);
+    held.renewTimer = undefined;
+  }
+
+  private async retryRelease(held: HeldSlot): Promise<void> {
+    for (const delayMs of releaseRetryMs) {
+      await sleep(delayMs);
+      try {
+        await this.host.store.release(this.host.name, held.slot, held.owner);
+        held.state = 'released';
+        this.host.released(held.slot);
+        return;
+      } catch {
+        // Still failing: the next attempt, or the lease's end.
+      }
+    }
+    held.state = 'released';
+  }
+
+  private scheduleRenewal(held: HeldSlot, delayMs = this.host.renewEveryMs): void {
+    this.stopRenewing(held);
+    if (held.state !== 'held') return;
+    held.renewTimer = setTimeout(() => {
+      held.renewTimer = undefined;
+      this.write(held, false, false).catch(() => undefined);
+    }, delayMs);
+    held.renewTimer.unref?.();
+  }
+
+  /**
+   * Extends the lease; a slot that has been in a call (or is starting one) also gets its cover
+   * moved to now + coverAheadMs. `rethrow` is false for the background timer, whose failures are
+   * reported instead.
+   */
+  private async write(held: HeldSlot, startingCall: boolean, rethrow: boolean): Promise<void> {
+    await this.settledWrites(held);
+    if (held.lost) {
+      if (rethrow) throw held.lost;
+      return;
+    }
+    if (held.state !== 'held') return;
+    const write = (async () => {
+      const now = this.host.now();
+      const leaseUntil = now + this.host.leaseMs;
+      const callStartedAt =
+        startingCall || held.callStartedAt !== undefined ? now + this.host.coverAheadMs : undefined;
+      let ok: boolean;
+      try {
+        ok = await this.host.store.renew(
+          this.host.name,
+          held.slot,
+          held.owner,
+          leaseUntil,
+          callStartedAt,
+        );
+      } catch (err) {
+        const storeErr = asStoreError(err, 'renew');
+        this.host.report(storeErr);
+        if (this.host.now() >= held.leaseUntil - this.host.skewMarginMs) {
+          this.markLost(held, storeErr);
+        } else {
+          this.scheduleRenewal(held, this.host.leaseMs / 10);
+        }
+        throw storeErr;
+      }
+      if (!ok) {
+        this.markLost(held);
+        throw held.lost ?? new LeaseLostError(held.slot);
+      }
+      held.leaseUntil = leaseUntil;
+      if (callStartedAt !== undefined) held.callStartedAt = callStartedAt;
+      this.scheduleRenewal(held);
+      this.host.renewed(held.slot);
+    })();
+    held.renewing = write;
+    try {
+      await write;
+    } catch (err) {
+      if (rethrow) throw err;
+    } finally {
+      if (held.renewing === write) held.renewing = undefined;
+    }
+  }
+
+  private markLost(held: HeldSlot, cause?: unknown): void {
+    if (held.lost || held.state === 'released') return;
+    const why =
+      cause === undefined
+        ? 'it was reclaimed by another holder'
+        : 'it could not be renewed before expiry';
+    held.lost = new LeaseLostError(held.slot, `lease on slot ${held.slot} was lost: ${why}`, {
+      cause,
+    });
+    held.state = 'lost';
+    this.stopRenewing(held);
+    if (this.held.get(held.slot) === held) this.held.delete(held.slot);
+    held.current?.notifyLost(held.lost);
+    this.host.lost(held.lost);
+  }
+}
+
+/** Wraps a store failure as SemaphoreStoreError (unless it is one already). */
+export function asStoreError(err: unknown, operation: string): SemaphoreStoreError {
+  return err instanceof SemaphoreStoreError
+    ? err
+    : new SemaphoreStoreError(operation, { cause: err });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref?.());
+}
