@@ -1,0 +1,236 @@
+/**
+ * The semaphore's protocol under store faults, deterministically: an in-memory store with
+ * injected latency, errors, lost and slow responses and hung requests, driven by fake timers.
+ * Each test names the defect it pins (issue 12).
+ */
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { AcquireAbortedError } from '../../../src/shared/errors/acquire-aborted-error.js';
+import { SemaphoreStoreError } from '../../../src/shared/errors/semaphore-store-error.js';
+import { Semaphore, type SemaphoreOptions } from '../../../src/shared/semaphore/index.js';
+import { MemorySemaphoreStore } from '../../support/memory-semaphore-store.js';
+
+const name = 'acct';
+const timing = { leaseMs: 3_000, stediTimeoutMs: 10_000, skewMarginMs: 100 };
+let made: Semaphore[] = [];
+let errors: Error[] = [];
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+  made = [];
+  errors = [];
+});
+afterEach(async () => {
+  const closing = Promise.allSettled(made.map((s) => s.close()));
+  await vi.advanceTimersByTimeAsync(30_000);
+  await closing;
+  vi.useRealTimers();
+});
+
+function make(store: MemorySemaphoreStore, options: Partial<SemaphoreOptions> = {}): Semaphore {
+  const sem = new Semaphore({
+    store,
+    name,
+    capacity: 1,
+    fallbackCheckMs: 500,
+    // Read at each call, so the fake clock is used (the default captured the real Date.now).
+    now: () => Date.now(),
+    random: () => 0.5,
+    ...timing,
+    ...options,
+  });
+  sem.on('error', (e) => errors.push(e));
+  made.push(sem);
+  return sem;
+}
+
+/** Advances fake time in small steps until `p` settles (or `maxMs` passed); returns its value. */
+async function run<T>(p: Promise<T>, maxMs = 60_000): Promise<T> {
+  let done = false;
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (let t = 0; !done && t < maxMs; t += 10) await vi.advanceTimersByTimeAsync(10);
+  return p;
+}
+
+/** When `p` settles, in fake time; undefined while it has not. */
+function settledAt(p: Promise<unknown>): () => number | undefined {
+  let at: number | undefined;
+  void p.then(
+    () => (at = Date.now()),
+    () => (at = Date.now()),
+  );
+  return () => at;
+}
+
+it('(1) keeps the slot of a call still running when its holder closes, until call start + bound', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const b = make(store);
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  await run(lease.markCallStart());
+  const callStart = Date.now();
+  const second = b.acquire({ pool: 'batch', markCallStart: true });
+  const grantedAt = settledAt(second);
+  // A rollout's grace period (1 s) ends before the call: the worker closes its semaphore.
+  await vi.advanceTimersByTimeAsync(1_000);
+  await run(a.close());
+  expect(store.slots(name)[0]?.owner).toBe(lease.owner);
+  await vi.advanceTimersByTimeAsync(timing.stediTimeoutMs);
+  expect(grantedAt()).toBeUndefined();
+  await run(second);
+  expect(grantedAt()).toBeGreaterThan(callStart + timing.stediTimeoutMs + timing.skewMarginMs);
+});
+
+it('(1) releases at once on close a slot granted but not called on, and refuses its call', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  await run(a.close());
+  expect(store.slots(name)[0]?.owner).toBeUndefined();
+  await expect(run(lease.markCallStart())).rejects.toBeInstanceOf(AcquireAbortedError);
+});
+
+it('(2) never renews a slot again once its release began, even when the release fails', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const lease = await run(a.acquire({ pool: 'batch' }));
+  store.inject('renew', { kind: 'slowResponse', ms: 200 });
+  const renewing = lease.renewNow();
+  await vi.advanceTimersByTimeAsync(50);
+  store.inject('release', { kind: 'error' }, 10);
+  await run(lease.release());
+  await run(renewing);
+  const renewals = store.requests.renew;
+  await vi.advanceTimersByTimeAsync(10 * timing.leaseMs);
+  expect(store.requests.renew).toBe(renewals);
+  expect(a.heldSlots()).toEqual([]);
+});
+
+it('(2) raises no false "lease lost" when a renewal was in flight during a release that worked', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const lost: Error[] = [];
+  a.on('leaseLost', (e) => lost.push(e));
+  const lease = await run(a.acquire({ pool: 'batch' }));
+  store.inject('renew', { kind: 'slowResponse', ms: 200 });
+  const renewing = lease.renewNow();
+  await vi.advanceTimersByTimeAsync(50);
+  await run(lease.release());
+  await run(renewing);
+  await vi.advanceTimersByTimeAsync(10 * timing.leaseMs);
+  expect(lost).toEqual([]);
+  expect(store.slots(name)[0]?.owner).toBeUndefined();
+});
+
+it('(3) does not start a call on a claim whose answer came back after its cover', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store, { storeTimeoutMs: 2_000 });
+  // The cover is written 1.5 s ahead (leaseMs / 2); the answer takes 1.45 s.
+  store.inject('claim', { kind: 'slowResponse', ms: 1_450 });
+  await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  expect(store.slots(name)[0]?.callStartedAt).toBeGreaterThanOrEqual(
+    Date.now() + timing.skewMarginMs,
+  );
+});
+
+it('(3) bounds a hung claim, and gives back the slot its write took', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store, { storeTimeoutMs: 500 });
+  store.inject('claim', { kind: 'hang', lands: true });
+  const acquiring = a.acquire({ pool: 'batch', markCallStart: true });
+  const failedAt = settledAt(acquiring);
+  const start = Date.now();
+  await expect(run(acquiring)).rejects.toBeInstanceOf(SemaphoreStoreError);
+  expect((failedAt() ?? Infinity) - start).toBeLessThanOrEqual(600);
+  await vi.advanceTimersByTimeAsync(100);
+  expect(store.slots(name)[0]?.owner).toBeUndefined();
+  store.resumeHung();
+});
+
+it('(6) lets other waiters get free slots while one claim hangs', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store, { capacity: 2, storeTimeoutMs: 2_000 });
+  store.inject('claim', { kind: 'hang', lands: false });
+  const first = a.acquire({ pool: 'batch' });
+  first.catch(() => undefined);
+  await vi.advanceTimersByTimeAsync(20);
+  const second = a.acquire({ pool: 'realtime' });
+  const at = settledAt(second);
+  const asked = Date.now();
+  await vi.advanceTimersByTimeAsync(100);
+  expect(at()).toBeDefined();
+  expect((at() ?? Infinity) - asked).toBeLessThan(100);
+  store.resumeHung();
+  await run((await second).release());
+});
+
+it("(6) hands over without making the finishing holder wait for the next waiter's write", async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  // Held without a recorded call: the waiter, who calls at once, needs a call-start write.
+  const holder = await run(a.acquire({ pool: 'batch' }));
+  const next = a.acquire({ pool: 'batch', markCallStart: true });
+  await vi.advanceTimersByTimeAsync(10);
+  store.inject('renew', { kind: 'slowResponse', ms: 500 });
+  const releasedAt = settledAt(holder.release());
+  const finishing = Date.now();
+  await vi.advanceTimersByTimeAsync(10);
+  expect((releasedAt() ?? Infinity) - finishing).toBeLessThanOrEqual(10);
+  const lease = await run(next);
+  expect(lease.handedOver).toBe(true);
+  // The hand-over wrote the call start the holder never had.
+  expect(store.slots(name)[0]?.callStartedAt).toBeGreaterThanOrEqual(
+    Date.now() + timing.skewMarginMs,
+  );
+});
+
+it('(7) waits in close() for the clean-up of a claim whose answer was lost', async () => {
+  const store = new MemorySemaphoreStore();
+  store.latencyMs = 100;
+  const a = make(store);
+  store.inject('claim', { kind: 'lostResponse' });
+  await expect(run(a.acquire({ pool: 'batch', markCallStart: true }))).rejects.toBeInstanceOf(
+    SemaphoreStoreError,
+  );
+  expect(store.slots(name)[0]?.owner).toBeDefined(); // the write landed; its clean-up is on its way
+  await run(a.close());
+  expect(store.slots(name)[0]?.owner).toBeUndefined();
+});
+
+it('never lets batch hold more than L - R across processes, hand-overs included', async () => {
+  const store = new MemorySemaphoreStore();
+  store.latencyMs = 3;
+  const capacity = 3;
+  const reserved = 1;
+  const sems = [0, 1].map(() => make(store, { capacity, realtimeReserved: reserved }));
+  const batchHeld = new Set<string>();
+  let worst = 0;
+  let wrongSlot = 0;
+  let rng = 42;
+  const random = () => (rng = (rng * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  const work = async (sem: Semaphore, pool: 'batch' | 'realtime', i: number) => {
+    for (let n = 0; n < 15; n++) {
+      const lease = await sem.acquire({ pool, markCallStart: true });
+      const key = `${made.indexOf(sem)}:${lease.slot}`;
+      if (pool === 'batch') {
+        batchHeld.add(key);
+        worst = Math.max(worst, batchHeld.size);
+        if (lease.slot >= capacity - reserved) wrongSlot++;
+      }
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(random() * 200) + i));
+      batchHeld.delete(key);
+      await lease.release();
+    }
+  };
+  const all = Promise.all(
+    sems.flatMap((sem) => [
+      ...[0, 1, 2, 3].map((i) => work(sem, 'batch', i)),
+      work(sem, 'realtime', 7),
+    ]),
+  );
+  await run(all, 120_000);
+  expect(worst).toBe(capacity - reserved);
+  expect(wrongSlot).toBe(0);
+});

@@ -1,0 +1,118 @@
+/**
+ * The store's conditions, tested directly against DynamoDB's API (dynalite) and held equal in
+ * the in-memory store the fault tests use: who may claim, renew and release a slot, and when.
+ * The semaphore's safety rests on these conditions, not on its own bookkeeping.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SemaphoreStore, SlotRecord } from '../../../src/shared/semaphore/index.js';
+import { MemorySemaphoreStore } from '../../support/memory-semaphore-store.js';
+import { uniqueName } from '../../support/names.js';
+import { semaphoreEnv, type SemaphoreEnv } from '../../support/semaphore-env.js';
+
+let env: SemaphoreEnv;
+beforeAll(async () => {
+  env = await semaphoreEnv();
+});
+afterAll(async () => {
+  await env.close();
+});
+
+const bound = 90_000;
+const skew = 500;
+const cutoffsAt = (now: number) => ({
+  leaseEndedBefore: now - skew,
+  callStartedBefore: now - bound - skew,
+});
+
+const stores: [string, () => SemaphoreStore][] = [
+  ['DynamoDB (dynalite)', () => env.store],
+  ['in-memory', () => new MemorySemaphoreStore()],
+];
+
+describe.each(stores)('%s store', (_label, makeStore) => {
+  let store: SemaphoreStore;
+  let name: string;
+  const now = 1_000_000_000_000;
+  const slot = async (): Promise<SlotRecord | undefined> =>
+    (await store.listSlots(name)).find((r) => r.slot === 0);
+  const claim = (owner: string, at: number, extra: { callStartedAt?: number } = {}) =>
+    store.claim(
+      name,
+      0,
+      { owner, pool: 'batch', now: at, leaseUntil: at + 15_000, ...extra },
+      cutoffsAt(at),
+    );
+
+  beforeAll(() => {
+    store = makeStore();
+  });
+  const fresh = () => {
+    name = uniqueName('contract');
+  };
+
+  it('claims a free slot once: another owner is refused while the lease lives', async () => {
+    fresh();
+    expect(await claim('a', now)).toBe(true);
+    expect(await claim('b', now + 1_000)).toBe(false);
+    expect((await slot())?.owner).toBe('a');
+    // The same owner again (an SDK retry of a claim that landed) is not refused.
+    expect(await claim('a', now + 1_000)).toBe(true);
+  });
+
+  it('lets a claim take over an expired lease with no call, only past the skew margin', async () => {
+    fresh();
+    await claim('dead', now);
+    const leaseEnd = now + 15_000;
+    expect(await claim('b', leaseEnd + skew)).toBe(false);
+    expect(await claim('b', leaseEnd + skew + 1)).toBe(true);
+    expect((await slot())?.owner).toBe('b');
+  });
+
+  it('keeps an expired lease with a recorded call until call start + bound + skew', async () => {
+    fresh();
+    await claim('dead', now, { callStartedAt: now + 7_500 });
+    expect(await claim('b', now + 60_000)).toBe(false);
+    expect(await claim('b', now + 7_500 + bound + skew)).toBe(false);
+    expect(await claim('b', now + 7_500 + bound + skew + 1)).toBe(true);
+  });
+
+  it('renews only for the owner, moving the lease and the call cover', async () => {
+    fresh();
+    await claim('a', now);
+    expect(await store.renew(name, 0, 'b', now + 99_999, now + 99_999)).toBe(false);
+    expect((await slot())?.leaseUntil).toBe(now + 15_000);
+    expect(await store.renew(name, 0, 'a', now + 20_000, now + 12_000)).toBe(true);
+    const after = await slot();
+    expect(after?.leaseUntil).toBe(now + 20_000);
+    expect(after?.callStartedAt).toBe(now + 12_000);
+    // A renewal of a free slot takes nothing.
+    fresh();
+    expect(await store.renew(name, 0, 'a', now + 20_000)).toBe(false);
+    expect((await slot())?.owner).toBeUndefined();
+  });
+
+  it('releases only for the owner: a holder that lost its slot cannot free the new owner', async () => {
+    fresh();
+    await claim('old', now);
+    await store.forceRelease(name, 0, null);
+    await claim('new', now + 1);
+    expect(await store.release(name, 0, 'old')).toBe(false);
+    expect((await slot())?.owner).toBe('new');
+    expect(await store.release(name, 0, 'new')).toBe(true);
+    expect((await slot())?.owner).toBeUndefined();
+    // Already free counts as released (an SDK retry of a release that landed).
+    expect(await store.release(name, 0, 'new')).toBe(true);
+  });
+
+  it('force-releases a live holder only without cutoffs (the operator override)', async () => {
+    fresh();
+    await claim('a', now, { callStartedAt: now });
+    expect(await store.forceRelease(name, 0, cutoffsAt(now + 60_000))).toBe(false);
+    expect((await slot())?.owner).toBe('a');
+    expect(await store.forceRelease(name, 0, cutoffsAt(now + bound + skew + 1))).toBe(true);
+    expect((await slot())?.owner).toBeUndefined();
+    await claim('b', now);
+    expect(await store.forceRelease(name, 0, null)).toBe(true);
+    expect((await slot())?.owner).toBeUndefined();
+  });
+});
