@@ -131,7 +131,7 @@ export class MemorySemaphoreStore implements SemaphoreStore {
 
   private put(name: string, record: SlotRecord): void {
     let slots = this.items.get(name);
-    if (!slots) this.items.set(name, (slots = new Map()));
+    if (!slots) this.items.set(name, (slots = new Map<number, SlotRecord>()));
     slots.set(record.slot, record);
   }
 
