@@ -11,13 +11,15 @@ import { captureLogger, dumpRedis, findCanaries, PlaintextCipher } from '../supp
 import { producerEnv, type ProducerEnv } from '../support/producer-env.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
 
+// Letter runs no field name, code or message contains, so any six-character fragment of them
+// found anywhere is this patient's data.
 const canary = {
-  memberId: 'CANARYMBR5150',
-  firstName: 'Canaryfirstname',
-  lastName: 'Canarylastname',
+  memberId: 'QZVXKJW5150',
+  firstName: 'Qzvykxjwq',
+  lastName: 'Jxqwvkzyq',
   dateOfBirth: '19610203',
 };
-const canaries = Object.values(canary);
+const canaries = [...Object.values(canary), '1961-02-03'];
 const patient = (payer = '87726') => ({
   ...checkRequest(canary.memberId, payer),
   subscriber: { ...canary },
@@ -128,6 +130,16 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
 }
 
 describe('patient data leak test', () => {
+  it('finds a patient value cut short, not only whole', () => {
+    const texts: [string, string][] = [
+      ['log', '{"member":"VXKJW5150"}'], // the member id less its first characters
+      ['redis', '{"name":"QZVYKX"}'], // the first name's start
+      ['clean', '{"firstName":"[redacted]","memberId":"[redacted]","dob":"19610204"}'],
+    ];
+    const found = findCanaries(texts, canaries);
+    expect(found.map((f) => f.split(':')[0])).toEqual(['log', 'redis']);
+  });
+
   it('finds no patient value in logs, Redis, Bull Board or error bodies', async () => {
     const found = await runScenario({});
     expect(found).toEqual({ logs: [], redis: [], board: [], errors: [] });

@@ -51,15 +51,34 @@ export async function dumpRedis(redis: Redis, prefix: string): Promise<Map<strin
   return out;
 }
 
-/** Places (labelled texts) where any canary appears, case-insensitively. */
+/**
+ * Fragments of a canary that still identify it: every run of `minLength` characters of a value
+ * with letters (a member id with its first characters cut off is still a leak), and the whole
+ * value for digits-only ones (dates: short digit runs occur by chance in timestamps and ids).
+ */
+export function canaryFragments(canary: string, minLength = 6): string[] {
+  if (/^\d+$/.test(canary) || canary.length <= minLength) return [canary];
+  const out = new Set<string>();
+  for (let i = 0; i + minLength <= canary.length; i++) out.add(canary.slice(i, i + minLength));
+  return [...out];
+}
+
+/** Places (labelled texts) where any canary, or a fragment of one, appears, case-insensitively. */
 export function findCanaries(
   texts: Iterable<[string, string]>,
   canaries: readonly string[],
 ): string[] {
+  const pieces = canaries.map((c) => ({
+    canary: c,
+    fragments: canaryFragments(c).map((f) => f.toUpperCase()),
+  }));
   const found: string[] = [];
   for (const [where, text] of texts) {
     const upper = text.toUpperCase();
-    for (const c of canaries) if (upper.includes(c.toUpperCase())) found.push(`${where}: ${c}`);
+    for (const { canary, fragments } of pieces) {
+      const hit = fragments.find((f) => upper.includes(f));
+      if (hit !== undefined) found.push(`${where}: ${canary} (as ${hit})`);
+    }
   }
   return found;
 }
