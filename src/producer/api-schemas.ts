@@ -1,19 +1,22 @@
 /** Request and response schemas of the REST API; the OpenAPI document is generated from them. */
 import { z } from 'zod';
-import { eligibilityRequestSchema } from '../shared/schemas/eligibility-request.js';
+import { checkRequestDocSchema, checkRequestSchema } from '../shared/schemas/check-request.js';
 
-/** POST /v1/eligibility body. */
-export const submitCheckSchema = z
-  .object({
-    priority: z.enum(['realtime', 'batch']).default('realtime'),
-    request: eligibilityRequestSchema,
-  })
-  .strict();
+const priority = z.enum(['realtime', 'batch']).default('realtime');
+
+/** POST /v1/eligibility body: the request in Stedi's v3 shape or its 2026-06-01 shape. */
+export const submitCheckSchema = z.object({ priority, request: checkRequestSchema }).strict();
 
 /** POST /v1/eligibility/batch body; the item limit is checked against configuration. */
 export const submitBatchSchema = z
-  .object({ items: z.array(eligibilityRequestSchema).min(1, 'must hold at least one request') })
+  .object({ items: z.array(checkRequestSchema).min(1, 'must hold at least one request') })
   .strict();
+
+/** The submit bodies as documented (OpenAPI): each request in either shape. */
+export const submitDocSchemas = {
+  check: z.object({ priority, request: checkRequestDocSchema }).strict(),
+  batch: z.object({ items: z.array(checkRequestDocSchema).min(1) }).strict(),
+};
 
 /** POST /admin/mode body. */
 export const modeSchema = z

@@ -7,6 +7,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Logger } from '../shared/logger.js';
+import type { EligibilityEndpoint } from '../shared/stedi-api.js';
 import type { SemaphoreStatus } from '../shared/semaphore/index.js';
 import type { EffectiveLimits } from '../shared/scheduling/limits.js';
 import type { LimitsStore } from '../shared/scheduling/limits-store.js';
@@ -57,6 +58,8 @@ export interface ProducerAppDeps {
     readonly maxWaitSeconds: number;
     readonly idempotencyTtlSeconds: number;
   };
+  /** Stedi's real-time endpoint the workers call (STEDI_ELIGIBILITY_ENDPOINT). */
+  readonly stediEndpoint: EligibilityEndpoint;
 }
 
 /** Builds the app (not listening): the submit fast lane first, Express for everything else. */
@@ -123,6 +126,7 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
     batchBacklogLimit: deps.limits.batchBacklogLimit,
     batchMaxItems: deps.limits.batchMaxItems,
     maxWaitSeconds: deps.limits.maxWaitSeconds,
+    endpoint: deps.stediEndpoint,
   });
   app.use(
     '/v1/eligibility',

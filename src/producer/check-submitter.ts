@@ -6,6 +6,7 @@
 import type { CheckQueues } from '../shared/check-queues.js';
 import { newCheckId } from '../shared/check-queues.js';
 import type { Priority } from '../shared/queues.js';
+import type { EligibilityEndpoint } from '../shared/stedi-api.js';
 import { submitBatchSchema, submitCheckSchema } from './api-schemas.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { BatchBacklog } from './batch-backlog.js';
@@ -14,7 +15,7 @@ import type { IdempotencyStore } from './idempotency.js';
 import type { ModeStore } from './operating-mode.js';
 import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
 import { errorReply, type Reply } from './reply.js';
-import { toIssues } from './validation.js';
+import { conversionIssues, toIssues } from './validation.js';
 
 /** What submitting needs. */
 export interface CheckSubmitterDeps {
@@ -25,6 +26,8 @@ export interface CheckSubmitterDeps {
   readonly batchBacklogLimit: number;
   readonly batchMaxItems: number;
   readonly maxWaitSeconds: number;
+  /** Stedi's real-time endpoint the workers call: requests it cannot take are refused here. */
+  readonly endpoint: EligibilityEndpoint;
 }
 
 /** One POST /v1/eligibility, already authenticated and parsed from JSON. */
@@ -53,6 +56,11 @@ export class CheckSubmitter {
     const wait = parseWait(input.wait, deps.maxWaitSeconds);
     if (typeof wait !== 'number') return wait;
     const { priority, request } = parsed.data;
+    const unmappable = conversionIssues(request, deps.endpoint, 'request');
+    if (unmappable.length > 0)
+      return errorReply(400, `invalid eligibility check for Stedi's ${deps.endpoint} endpoint`, {
+        issues: unmappable,
+      });
     const refused = await this.admit(priority, 1);
     if (refused) return refused;
     const idemKey = input.idempotencyKey;
@@ -120,6 +128,10 @@ export class CheckSubmitter {
           { path: 'items', message: `must hold at most ${max} requests (got ${items.length})` },
         ],
       });
+    const unmappable = items.flatMap((item, i) =>
+      conversionIssues(item, this.deps.endpoint, `items.${i}`),
+    );
+    if (unmappable.length > 0) return errorReply(400, refusedAs, { issues: unmappable });
     const refused = await this.admit('batch', items.length);
     if (refused) return refused;
     const jobs = await this.deps.queues.addBulk('batch', items, key.name);

@@ -1,12 +1,6 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 import { z } from 'zod';
-import {
-  checkViewSchema,
-  errorSchema,
-  modeSchema,
-  submitBatchSchema,
-  submitCheckSchema,
-} from './api-schemas.js';
+import { checkViewSchema, errorSchema, modeSchema, submitDocSchemas } from './api-schemas.js';
 import { concurrencySchema, limitsViewSchema } from './limits-schemas.js';
 import { limitOverridesSchema } from '../shared/scheduling/limits.js';
 
@@ -42,8 +36,8 @@ function buildDocument(): Record<string, unknown> {
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        SubmitCheck: schema(submitCheckSchema),
-        SubmitBatch: schema(submitBatchSchema),
+        SubmitCheck: schema(submitDocSchemas.check),
+        SubmitBatch: schema(submitDocSchemas.batch),
         Check: schema(checkViewSchema),
         Mode: schema(modeSchema),
         LimitOverrides: schema(limitOverridesSchema),

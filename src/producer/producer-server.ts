@@ -105,6 +105,7 @@ export async function startProducer(
       maxWaitSeconds: config.MAX_WAIT_SECONDS,
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
     },
+    stediEndpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
   });
   const server = createServer(app).listen(config.PORT);
   await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import type { Priority } from './queues.js';
  * to route and measure it, in clear.
  */
 export interface CheckJobData {
-  /** The EligibilityRequest, sealed with the data cipher. */
+  /** The request (Stedi's v3 or 2026-06-01 shape), sealed with the data cipher. */
   readonly request: Sealed;
   readonly priority: Priority;
   /** When the producer accepted the check (epoch ms). */

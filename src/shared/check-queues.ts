@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { CheckJobData, CheckJobResult } from './check-job.js';
 import { cipherFromConfig, prioritySettings, type Config } from './config.js';
 import { jobOptions, queueNames, type Priority, type PriorityJobSettings } from './queues.js';
-import type { EligibilityRequest } from './schemas/eligibility-request.js';
+import { payerOf, type CheckRequest } from './schemas/check-request.js';
 import type { ValueCipher } from './crypto/data-cipher.js';
 import { fairPriorities, fairQueueKeys, type FairQueueKeys } from './scheduling/fair-queue.js';
 
@@ -24,12 +24,12 @@ export type CheckJob = Job<CheckJobData, CheckJobResult>;
  * sorted by payer does not fill every worker's lanes with one payer's checks: the others' must be
  * fetched for a payer's cap to see them waiting.
  */
-function payerRoundRobin(requests: readonly EligibilityRequest[], tags: number[]): number[] {
+function payerRoundRobin(requests: readonly CheckRequest[], tags: number[]): number[] {
   const byPayer = new Map<string, number[]>();
   requests.forEach((r, i) => {
-    const list = byPayer.get(r.tradingPartnerServiceId);
+    const list = byPayer.get(payerOf(r));
     if (list) list.push(i);
-    else byPayer.set(r.tradingPartnerServiceId, [i]);
+    else byPayer.set(payerOf(r), [i]);
   });
   // Each round serves every payer that still has checks; payers that ran out drop from the list.
   let lists = [...byPayer.values()];
@@ -46,8 +46,8 @@ function payerRoundRobin(requests: readonly EligibilityRequest[], tags: number[]
  * A check's job name carries its payer and tenant (not patient data): workers read who waits at
  * the head of the batch queue from the names alone, and Bull Board shows them.
  */
-export function checkJobName(request: EligibilityRequest, tenant = 'anonymous'): string {
-  return `check:${request.tradingPartnerServiceId}:${tenant}`;
+export function checkJobName(request: CheckRequest, tenant = 'anonymous'): string {
+  return `check:${payerOf(request)}:${tenant}`;
 }
 
 /** The payer and tenant of a job named by checkJobName (undefined for other names). */
@@ -91,7 +91,7 @@ export class CheckQueues {
   /** Enqueues one check; `jobId` makes the add idempotent. */
   async add(
     priority: Priority,
-    request: EligibilityRequest,
+    request: CheckRequest,
     extra: { jobId?: string; submittedBy?: string } = {},
   ): Promise<CheckJob> {
     const data = this.jobData(priority, request, Date.now(), extra.submittedBy);
@@ -106,7 +106,7 @@ export class CheckQueues {
   /** Enqueues many checks of one priority in one round trip. */
   async addBulk(
     priority: Priority,
-    requests: readonly EligibilityRequest[],
+    requests: readonly CheckRequest[],
     submittedBy?: string,
   ): Promise<CheckJob[]> {
     const submittedAt = Date.now();
@@ -143,7 +143,7 @@ export class CheckQueues {
 
   private jobData(
     priority: Priority,
-    request: EligibilityRequest,
+    request: CheckRequest,
     submittedAt: number,
     submittedBy: string | undefined,
   ): CheckJobData {

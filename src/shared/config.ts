@@ -57,6 +57,11 @@ export const envSchema = z
     STEDI_API_KEY: optionalString,
     /** How the key is sent: the raw key (Stedi's docs) or `Key <api-key>`. */
     STEDI_AUTH_SCHEME: z.enum(['raw', 'key']).default('raw'),
+    /**
+     * Stedi's real-time endpoint the workers call: `v3` or `2026-06-01`. Checks in the other shape
+     * are converted; the producer refuses what cannot be (README, "Stedi endpoints").
+     */
+    STEDI_ELIGIBILITY_ENDPOINT: z.enum(['v3', '2026-06-01']).default('v3'),
     /** The account's concurrency allocation L: requests in flight at Stedi. */
     STEDI_CONCURRENCY: int(5, 1),
     /**

@@ -21,7 +21,9 @@ function initials(person: Obj): string | undefined {
 
 function redactPerson(p: unknown): Obj | undefined {
   if (!isObj(p)) return undefined;
-  return { memberId: maskMemberId(p.memberId), initials: initials(p) };
+  // The 2026-06-01 shape nests names: { name: { person: { firstName, lastName } } }.
+  const name = isObj(p.name) && isObj(p.name.person) ? p.name.person : p;
+  return { memberId: maskMemberId(p.memberId), initials: initials(name) };
 }
 
 /** Job data with patient fields reduced to what an operator needs to tell checks apart. */
@@ -29,19 +31,26 @@ export function redactCheckData(data: unknown): unknown {
   if (!isObj(data)) return data;
   const request = isObj(data.request) ? data.request : {};
   const provider = isObj(request.provider) ? request.provider : {};
+  const encounter = isObj(request.encounter) ? request.encounter : {};
+  const dependents = Array.isArray(request.dependents)
+    ? request.dependents
+    : request.dependent !== undefined
+      ? [request.dependent]
+      : undefined;
+  const services = Array.isArray(encounter.services)
+    ? encounter.services.filter(isObj).map((s) => `${String(s.system)}:${String(s.value)}`)
+    : encounter.serviceTypeCodes;
   return {
     priority: data.priority,
     submittedAt:
       typeof data.submittedAt === 'number' ? new Date(data.submittedAt).toISOString() : undefined,
     submittedBy: data.submittedBy,
     request: {
-      tradingPartnerServiceId: request.tradingPartnerServiceId,
+      payer: request.tradingPartnerServiceId ?? request.payerId,
       provider: { npi: provider.npi },
       subscriber: redactPerson(request.subscriber),
-      dependents: Array.isArray(request.dependents)
-        ? request.dependents.map(redactPerson)
-        : undefined,
-      serviceTypeCodes: isObj(request.encounter) ? request.encounter.serviceTypeCodes : undefined,
+      dependents: dependents?.map(redactPerson),
+      serviceTypeCodes: services,
     },
   };
 }

@@ -1,19 +1,24 @@
-/** Stedi-shaped response bodies (see ../shared/stedi for the documented shapes). */
+/** Stedi-shaped v3 response bodies (see ../shared/stedi for the documented shapes). */
 import { randomUUID } from 'node:crypto';
 import type { Outcome } from './mock-catalog.js';
-import type { SimulatedRequest } from './request-schema.js';
+import type { SimRequest } from './request-schema.js';
 
 const upper = (s: unknown) => (typeof s === 'string' ? s.toUpperCase() : undefined);
 
-/** A 200 eligibility response for `outcome`. */
+/** The follow-up action payers send with an AAA code. */
+export function followupActionOf(code: string): string {
+  return code === '42' || code === '80' ? 'Resubmission Allowed' : 'Please Correct and Resubmit';
+}
+
+/** A 200 v3 eligibility response for `outcome`. */
 export function eligibilityResponse(
-  req: SimulatedRequest,
+  req: SimRequest,
   outcome: Outcome,
   random: () => number,
 ): Record<string, unknown> {
   const controlNumber = req.controlNumber ?? String(Math.floor(random() * 1e9)).padStart(9, '0');
   const traceId = randomUUID();
-  const serviceTypeCodes = req.encounter?.serviceTypeCodes ?? ['30'];
+  const serviceTypeCodes = [...req.serviceTypeCodes];
   const base = {
     id: `ec_${randomUUID()}`,
     meta: {
@@ -24,11 +29,11 @@ export function eligibilityResponse(
     },
     controlNumber,
     reassociationKey: controlNumber,
-    tradingPartnerServiceId: req.tradingPartnerServiceId,
+    tradingPartnerServiceId: req.payer,
     provider: {
-      providerName: upper(req.provider.organizationName) ?? upper(req.provider.lastName),
+      providerName: upper(req.provider.name),
       entityIdentifier: 'Provider',
-      entityType: req.provider.organizationName ? 'Non-Person Entity' : 'Person',
+      entityType: req.provider.organization ? 'Non-Person Entity' : 'Person',
       npi: req.provider.npi,
     },
     subscriber: {
@@ -42,7 +47,7 @@ export function eligibilityResponse(
     payer: {
       entityIdentifier: 'Payer',
       entityType: 'Non-Person Entity',
-      name: `PAYER ${req.tradingPartnerServiceId}`,
+      name: `PAYER ${req.payer}`,
     },
     warnings: [],
   };
@@ -54,8 +59,7 @@ export function eligibilityResponse(
           field: 'AAA',
           code: outcome.code,
           description: outcome.description,
-          followupAction:
-            outcome.code === '42' ? 'Resubmission Allowed' : 'Please Correct and Resubmit',
+          followupAction: followupActionOf(outcome.code),
           location: 'Loop 2100C',
           possibleResolutions: 'Simulated AAA error.',
         },
@@ -65,33 +69,72 @@ export function eligibilityResponse(
     };
   }
   const active = outcome.kind === 'active';
+  const inNetwork = { inPlanNetworkIndicatorCode: 'Y', inPlanNetworkIndicator: 'Yes' };
+  const outOfNetwork = { inPlanNetworkIndicatorCode: 'N', inPlanNetworkIndicator: 'No' };
+  const individual = { coverageLevelCode: 'IND', coverageLevel: 'Individual' };
   return {
     ...base,
-    planInformation: { groupNumber: 'SIM0001', groupDescription: 'SIMULATED PLAN' },
-    planDateInformation: { planBegin: '20260101', eligibilityBegin: '20260101' },
+    planInformation: { groupNumber: 'SIM0001', groupDescription: 'SIMULATED GROUP' },
+    planDateInformation: {
+      planBegin: '20260101',
+      planEnd: '20261231',
+      eligibilityBegin: '20260101',
+    },
     planStatus: [
       {
         statusCode: active ? '1' : '6',
         status: active ? 'Active Coverage' : 'Inactive',
+        planDetails: 'SIMULATED PPO',
         serviceTypeCodes,
       },
     ],
     benefitsInformation: active
       ? [
-          { code: '1', name: 'Active Coverage', serviceTypeCodes, coverageLevelCode: 'IND' },
           {
-            code: 'B',
-            name: 'Co-Payment',
+            code: '1',
+            name: 'Active Coverage',
             serviceTypeCodes,
-            benefitAmount: '25',
-            inPlanNetworkIndicatorCode: 'Y',
+            ...individual,
+            planCoverage: 'SIMULATED PPO',
+          },
+          { code: 'B', name: 'Co-Payment', serviceTypeCodes, benefitAmount: '25', ...inNetwork },
+          { code: 'B', name: 'Co-Payment', serviceTypeCodes, benefitAmount: '60', ...outOfNetwork },
+          {
+            code: 'A',
+            name: 'Co-Insurance',
+            serviceTypeCodes,
+            benefitPercent: '0.2',
+            ...inNetwork,
           },
           {
             code: 'C',
             name: 'Deductible',
             serviceTypeCodes,
             timeQualifierCode: '23',
+            timeQualifier: 'Calendar Year',
             benefitAmount: '1500',
+            ...individual,
+            ...inNetwork,
+          },
+          {
+            code: 'C',
+            name: 'Deductible',
+            serviceTypeCodes,
+            timeQualifierCode: '29',
+            timeQualifier: 'Remaining',
+            benefitAmount: '600',
+            ...individual,
+            ...inNetwork,
+          },
+          {
+            code: 'G',
+            name: 'Out of Pocket (Stop Loss)',
+            serviceTypeCodes,
+            timeQualifierCode: '23',
+            timeQualifier: 'Calendar Year',
+            benefitAmount: '6000',
+            ...individual,
+            ...inNetwork,
           },
         ]
       : [{ code: '6', name: 'Inactive', serviceTypeCodes }],
@@ -99,18 +142,18 @@ export function eligibilityResponse(
   };
 }
 
-/** 400 body for a payer Stedi does not know (error code 33). */
+/** 400 v3 body for a payer Stedi does not know (error code 33). */
 export function payerNotConfigured(req: {
   controlNumber?: string | undefined;
-  tradingPartnerServiceId: string;
+  payer: string;
 }): Record<string, unknown> {
   return {
     controlNumber: req.controlNumber ?? '000000000',
-    tradingPartnerServiceId: req.tradingPartnerServiceId,
+    tradingPartnerServiceId: req.payer,
     errors: [
       {
         code: '33',
-        description: `Payer ${req.tradingPartnerServiceId} is not configured. Please check our published payer list or contact Stedi support to resolve.`,
+        description: `Payer ${req.payer} is not configured. Please check our published payer list or contact Stedi support to resolve.`,
         followupAction: 'C',
       },
     ],

@@ -1,8 +1,9 @@
 /**
- * The Stedi simulator: Stedi's eligibility v3 contract with Stedi's concurrency behaviour. A
- * request that finds the allocation full gets 429 at once and occupies nothing; an admitted one
- * holds its slot for its whole simulated latency, even if the client hangs up, because Stedi does
- * not cancel a request whose client is gone.
+ * The Stedi simulator: Stedi's real-time eligibility contracts (v3 and 2026-06-01) with Stedi's
+ * concurrency behaviour, both endpoints drawing on one allocation. A request that finds the
+ * allocation full gets 429 at once and occupies nothing; an admitted one holds its slot for its
+ * whole simulated latency, even if the client hangs up, because Stedi does not cancel a request
+ * whose client is gone.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,10 +12,11 @@ import { findMock, loadMockCatalog, outcomeOf, type Outcome } from './mock-catal
 import { knownPayers, memberOutcome } from './member-outcome.js';
 import { simulatorDefaults, type SimulatorOptions } from './options.js';
 import { payerBehaviour } from './payer-profiles.js';
-import { simulatedRequestSchema } from './request-schema.js';
+import { parseSimRequest } from './request-schema.js';
 import { eligibilityResponse, payerNotConfigured } from './responses.js';
+import { eligibilityCheckResponse, invalidRequest } from './responses-2026.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
-import { ELIGIBILITY_V3_PATH } from '../shared/stedi-api.js';
+import { eligibilityPaths, type EligibilityEndpoint } from '../shared/stedi-api.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -55,8 +57,13 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     res.end(text);
   };
 
-  async function eligibility(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    stats.arrived();
+  async function eligibility(
+    endpoint: EligibilityEndpoint,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const v3 = endpoint === 'v3';
+    stats.arrived(endpoint);
     const key = (req.headers.authorization ?? '').replace(/^(Key|Bearer)\s+/i, '').trim();
     if (!key || !options.apiKeys.includes(key)) {
       stats.outcome('401');
@@ -66,11 +73,9 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     if (stats.inFlight >= options.concurrency) {
       stats.rejected();
       req.resume();
-      return json(res, 429, {
-        code: 'TooManyRequests',
-        message:
-          'Concurrency limit exceeded: wait until one of your previous requests is completed',
-      });
+      const message =
+        'Concurrency limit exceeded: wait until one of your previous requests is completed';
+      return json(res, 429, v3 ? { code: 'TooManyRequests', message } : { message });
     }
     const slot = stats.started();
     let held = true;
@@ -88,23 +93,37 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
         stats.outcome('400');
         return json(res, 400, { message: 'Request body is not valid JSON' });
       }
-      const parsed = simulatedRequestSchema.safeParse(body);
-      if (!parsed.success) {
+      const parsed = parseSimRequest(endpoint, body);
+      if (!parsed.ok) {
         stats.outcome('400');
-        return json(res, 400, {
-          message: 'Request validation failed',
-          errors: parsed.error.issues.map((i) => ({
-            field: i.path.join('.'),
-            description: i.message,
-          })),
-        });
+        return json(
+          res,
+          400,
+          v3
+            ? {
+                message: 'Request validation failed',
+                errors: parsed.issues.map((i) => ({
+                  field: i.path.map(String).join('.'),
+                  description: i.message,
+                })),
+              }
+            : invalidRequest('Request validation failed', parsed.issues),
+        );
       }
-      const request = parsed.data;
-      payer = request.tradingPartnerServiceId;
+      const request = parsed.request;
+      payer = request.payer;
       stats.attribute(slot, payer);
       if (!payers.has(payer)) {
         stats.outcome('400-payer-33', payer);
-        return json(res, 400, payerNotConfigured(request));
+        return json(
+          res,
+          400,
+          v3
+            ? payerNotConfigured(request)
+            : invalidRequest(`Payer ${payer} is not configured.`, [
+                { path: ['payerId'], message: 'is not a payer configured at Stedi (code 33)' },
+              ]),
+        );
       }
       const mock = findMock(catalog, payer, request.subscriber);
       if (key.startsWith('test_') && !mock) {
@@ -156,7 +175,13 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
         return json(res, status, { message: 'Simulated upstream failure' });
       }
       stats.outcome(outcome.kind === 'aaa' ? `aaa-${outcome.code}` : outcome.kind, payer);
-      json(res, 200, eligibilityResponse(request, outcome, random));
+      json(
+        res,
+        200,
+        v3
+          ? eligibilityResponse(request, outcome, random)
+          : eligibilityCheckResponse(request, outcome),
+      );
     } catch (err) {
       stats.outcome('400', payer);
       json(res, err instanceof BodyTooLargeError ? 413 : 400, { message: (err as Error).message });
@@ -167,8 +192,11 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'POST' && path === ELIGIBILITY_V3_PATH) {
-      eligibility(req, res).catch(() => json(res, 500, { message: 'simulator error' }));
+    const endpoint = (Object.keys(eligibilityPaths) as EligibilityEndpoint[]).find(
+      (e) => eligibilityPaths[e] === path,
+    );
+    if (req.method === 'POST' && endpoint) {
+      eligibility(endpoint, req, res).catch(() => json(res, 500, { message: 'simulator error' }));
     } else if (req.method === 'GET' && path === '/__stats') {
       json(res, 200, stats.snapshot());
     } else if (req.method === 'POST' && path === '/__stats/reset') {

@@ -9,6 +9,8 @@ export interface SimulatorStats {
   readonly elapsedMs: number;
   readonly concurrency: number;
   readonly requests: number;
+  /** Requests by real-time endpoint (`v3`, `2026-06-01`); both draw on one allocation. */
+  readonly byEndpoint: Readonly<Record<string, number>>;
   readonly inFlight: number;
   readonly maxInFlight: number;
   readonly rejected429: number;
@@ -24,6 +26,7 @@ export interface SimulatorStats {
 export class StatsRecorder {
   private since = Date.now();
   private requests = 0;
+  private byEndpoint: Record<string, number> = {};
   private maxInFlight = 0;
   private rejected429 = 0;
   private finishedBusyMs = 0;
@@ -35,9 +38,10 @@ export class StatsRecorder {
 
   constructor(private readonly concurrency: number) {}
 
-  /** Counts a request as it arrives. */
-  arrived(): void {
+  /** Counts a request to `endpoint` as it arrives. */
+  arrived(endpoint: string): void {
     this.requests++;
+    this.byEndpoint[endpoint] = (this.byEndpoint[endpoint] ?? 0) + 1;
   }
 
   /** A request took a slot; returns its id for `finished`. */
@@ -99,6 +103,7 @@ export class StatsRecorder {
       elapsedMs,
       concurrency: this.concurrency,
       requests: this.requests,
+      byEndpoint: { ...this.byEndpoint },
       inFlight: this.running.size,
       maxInFlight: this.maxInFlight,
       rejected429: this.rejected429,
@@ -115,6 +120,7 @@ export class StatsRecorder {
   reset(): void {
     this.since = Date.now();
     this.requests = 0;
+    this.byEndpoint = {};
     this.maxInFlight = this.running.size;
     this.rejected429 = 0;
     this.finishedBusyMs = 0;

@@ -13,7 +13,8 @@ import { LeaseLostError } from '../shared/errors/lease-lost-error.js';
 import { SemaphoreStoreError } from '../shared/errors/semaphore-store-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { Priority } from '../shared/queues.js';
-import { eligibilityRequestSchema } from '../shared/schemas/eligibility-request.js';
+import { checkRequestSchema, npiOf, payerOf } from '../shared/schemas/check-request.js';
+import { convertRequest } from '../shared/schemas/request-conversion.js';
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -78,15 +79,24 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       );
       throw new RetryableCheckError(`cannot decrypt the check: ${(err as Error).message}`);
     }
-    const parsed = eligibilityRequestSchema.safeParse(request);
+    const parsed = checkRequestSchema.safeParse(request);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
       throw new UnrecoverableError(`invalid eligibility request in job data (fields: ${fields})`);
     }
+    // The producer refuses what the configured endpoint cannot take; a check enqueued before the
+    // endpoint was switched may still meet one here.
+    const body = convertRequest(parsed.data, deps.stedi.endpoint);
+    if (!body.ok) {
+      const fields = body.issues.map((i) => i.path.join('.')).join(', ');
+      throw new UnrecoverableError(
+        `the check cannot be sent to Stedi's ${deps.stedi.endpoint} endpoint (fields: ${fields})`,
+      );
+    }
     const keys: CheckKeys = {
-      payer: parsed.data.tradingPartnerServiceId,
+      payer: payerOf(parsed.data),
       tenant: job.data.submittedBy ?? 'anonymous',
-      npi: parsed.data.provider.npi,
+      npi: npiOf(parsed.data),
       pool: priority,
     };
     if (priority === 'realtime') deps.scheduler.noteRealtimeArrival();
@@ -135,7 +145,7 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       }
       const callStartedAt = now();
       try {
-        outcome = await callStedi(deps.stedi, parsed.data);
+        outcome = await callStedi(deps.stedi, body.body);
       } finally {
         // Tokens go first: the slot may be handed to a local waiter at once, and its token take
         // runs on the same Redis connection, so Redis sees this check's tokens gone before it.

@@ -238,6 +238,7 @@ function defaultStediClient(config: Config): StediClient {
     baseUrl: config.STEDI_BASE_URL,
     apiKey: config.STEDI_API_KEY,
     authScheme: config.STEDI_AUTH_SCHEME,
+    endpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
     timeoutMs: config.STEDI_TIMEOUT_MS,
   });
 }

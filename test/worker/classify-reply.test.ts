@@ -55,4 +55,32 @@ describe('classifyReply (Stedi outcomes table)', () => {
     });
     expect(JSON.stringify(r)).not.toContain('JANE');
   });
+
+  it("classifies the 2026-06-01 endpoint's answers alike: AAA codes, 429, fields by JSON pointer", () => {
+    const answer = {
+      id: 'ec_1',
+      plans: [{ name: 'PPO', benefits: { statuses: [] } }],
+      errors: [{ code: '75', description: 'Subscriber/Insured Not Found', followupAction: 'x' }],
+    };
+    expect(classifyReply({ status: 200, body: answer })).toMatchObject({
+      kind: 'answer',
+      aaaCodes: ['75'],
+    });
+    expect(
+      classifyReply({ status: 200, body: { ...answer, errors: [{ code: '42' }] } }),
+    ).toMatchObject({ kind: 'retryable' });
+    expect(classifyReply({ status: 429, body: { message: 'Too many' } })).toMatchObject({
+      kind: 'throttled',
+    });
+    const invalid = classifyReply({
+      status: 400,
+      body: {
+        message: 'Request validation failed',
+        errors: [{ path: '/subscriber/dateOfBirth', message: 'JANE DOE 1980 is invalid' }],
+      },
+    });
+    expect(invalid).toMatchObject({ kind: 'rejected', alert: false });
+    expect(invalid.kind === 'rejected' && invalid.reason).toContain('/subscriber/dateOfBirth');
+    expect(JSON.stringify(invalid)).not.toContain('JANE');
+  });
 });

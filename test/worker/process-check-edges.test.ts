@@ -70,6 +70,7 @@ function setup(opts: { store?: SemaphoreStore; callCoverAheadMs?: number } = {})
   const deps = {
     semaphore,
     stedi: {
+      endpoint: 'v3' as const,
       check: async () => {
         stediCalls++;
         return { status: 200, body: { benefitsInformation: [] } };

@@ -20,13 +20,15 @@ export function isRealDate(s: string): boolean {
   );
 }
 
-const date = z
+/** A YYYYMMDD date that exists. */
+export const date = z
   .string()
   .regex(/^\d{8}$/, 'must be a date as YYYYMMDD')
   .refine(isRealDate, 'must be a real calendar date (YYYYMMDD)');
 // Today as YYYYMMDD (UTC), worked out once a day: every submitted check asks for it.
 let today = { ymd: '', until: 0 };
-function todayYmd(): string {
+/** Today (UTC) as YYYYMMDD. */
+export function todayYmd(): string {
   const now = Date.now();
   if (now >= today.until) {
     const d = new Date(now);
@@ -37,13 +39,15 @@ function todayYmd(): string {
 }
 
 const birthDate = date.refine((s) => s <= todayYmd(), { message: 'must not be in the future' });
-const personName = z
+/** A person's name as payers take it. */
+export const personName = z
   .string()
   .trim()
   .min(1, 'must not be empty')
   .max(60, 'must be at most 60 characters')
   .regex(/^[\p{L}][\p{L} .'-]*$/u, "may contain letters, spaces, . ' and - only");
-const memberId = z
+/** A member id: letters, digits and dashes. */
+export const memberId = z
   .string()
   .trim()
   .min(2, 'must be at least 2 characters')

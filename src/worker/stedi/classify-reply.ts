@@ -11,6 +11,8 @@ const stediErrorSchema = z
     field: z.string().optional(),
     code: z.string().optional(),
     description: z.string().optional(),
+    /** A JSON pointer into the request (2026-06-01 validation errors). */
+    path: z.string().optional(),
   })
   .passthrough();
 
@@ -70,9 +72,16 @@ export function classifyReply(reply: StediReply): CallOutcome {
 
 function errorCodes(body: unknown): string {
   const parsed = stediResponseSchema.safeParse(body);
-  const codes = parsed.success ? (parsed.data.errors ?? []).map((e) => e.code).filter(Boolean) : [];
-  if (codes.length === 0) return '';
+  const errors = parsed.success ? (parsed.data.errors ?? []) : [];
+  const codes = errors.map((e) => e.code).filter(Boolean);
+  // The 2026-06-01 endpoint names rejected fields by JSON pointer (a path, never a value).
+  const paths = errors
+    .map((e) => e.path)
+    .filter((p): p is string => typeof p === 'string' && /^[/A-Za-z0-9_.-]{1,120}$/.test(p));
+  if (codes.length === 0 && paths.length === 0) return '';
   // Code 33 (payer not configured) is the common one; its meaning is stated without echoing input.
   const known: Record<string, string> = { '33': 'payer not configured at Stedi' };
-  return `: ${codes.map((c) => `code ${c ?? ''}${c && known[c] ? ` (${known[c]})` : ''}`).join(', ')}`;
+  const parts = codes.map((c) => `code ${c ?? ''}${c && known[c] ? ` (${known[c]})` : ''}`);
+  if (paths.length > 0) parts.push(`fields ${paths.join(', ')}`);
+  return `: ${parts.join(', ')}`;
 }

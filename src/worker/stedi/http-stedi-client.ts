@@ -3,8 +3,7 @@
  * aborts a call before Stedi's own bound: cancelling would not free Stedi's slot, it would only
  * lose the answer.
  */
-import type { EligibilityRequest } from '../../shared/schemas/eligibility-request.js';
-import { ELIGIBILITY_V3_PATH } from '../../shared/stedi-api.js';
+import { eligibilityPaths, type EligibilityEndpoint } from '../../shared/stedi-api.js';
 import type { StediClient, StediReply } from './stedi-client.js';
 import { StediTransportError } from './stedi-transport-error.js';
 
@@ -14,6 +13,8 @@ export interface HttpStediClientOptions {
   readonly apiKey: string;
   /** `raw` sends the key as Stedi's docs do; `key` sends `Key <api-key>`. @defaultValue 'raw' */
   readonly authScheme?: 'raw' | 'key';
+  /** The real-time endpoint to call. @defaultValue 'v3' */
+  readonly endpoint?: EligibilityEndpoint;
   /** Stedi's bound; the call is given up only after this plus `graceMs`. */
   readonly timeoutMs: number;
   /** @defaultValue 5000 */
@@ -21,17 +22,19 @@ export interface HttpStediClientOptions {
   readonly fetch?: typeof fetch;
 }
 
-/** Calls Stedi's v3 endpoint. */
+/** Calls one of Stedi's real-time endpoints. */
 export class HttpStediClient implements StediClient {
+  readonly endpoint: EligibilityEndpoint;
   private readonly url: string;
   private readonly authorization: string;
 
   constructor(private readonly options: HttpStediClientOptions) {
-    this.url = new URL(ELIGIBILITY_V3_PATH, options.baseUrl).toString();
+    this.endpoint = options.endpoint ?? 'v3';
+    this.url = new URL(eligibilityPaths[this.endpoint], options.baseUrl).toString();
     this.authorization = options.authScheme === 'key' ? `Key ${options.apiKey}` : options.apiKey;
   }
 
-  async check(request: EligibilityRequest): Promise<StediReply> {
+  async check(request: Readonly<Record<string, unknown>>): Promise<StediReply> {
     const doFetch = this.options.fetch ?? fetch;
     const limitMs = this.options.timeoutMs + (this.options.graceMs ?? 5_000);
     let res: Response;

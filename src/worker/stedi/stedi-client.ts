@@ -1,8 +1,9 @@
 /**
- * The Stedi eligibility call behind a small interface, so the newer 2026-06-01 endpoint can be
- * added as a second implementation with the same concurrency semantics.
+ * The Stedi eligibility call behind a small interface. Both real-time endpoints (v3 and
+ * 2026-06-01) share Stedi's concurrency semantics and the answers' AAA error list; they differ in
+ * path and body shape, and the body is converted before the call.
  */
-import type { EligibilityRequest } from '../../shared/schemas/eligibility-request.js';
+import type { EligibilityEndpoint } from '../../shared/stedi-api.js';
 
 /** Stedi's HTTP answer, before classification. */
 export interface StediReply {
@@ -14,6 +15,8 @@ export interface StediReply {
 
 /** Sends one eligibility check to Stedi. */
 export interface StediClient {
+  /** The endpoint this client calls; bodies must be in its shape. */
+  readonly endpoint: EligibilityEndpoint;
   /** Resolves with Stedi's answer; rejects with StediTransportError when none came back. */
-  check(request: EligibilityRequest): Promise<StediReply>;
+  check(body: Readonly<Record<string, unknown>>): Promise<StediReply>;
 }

@@ -1,0 +1,105 @@
+/**
+ * Response bodies of the simulated `POST /2026-06-01/eligibility-check`, in the shape of Stedi's
+ * SDK (CreateEligibilityCheckOutput): `id` as `ec_<uuid>`, benefits grouped by plan with one array
+ * per benefit type, values spelled out, dates as YYYY-MM-DD. Errors follow the SDK's exceptions:
+ * `{ message }`, and `{ message, errors: [{ path, message }] }` for a rejected request.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Outcome } from './mock-catalog.js';
+import type { SimRequest } from './request-schema.js';
+import { followupActionOf } from './responses.js';
+
+const upper = (s: string | undefined) => s?.toUpperCase();
+const iso = (ymd: string | undefined) =>
+  ymd ? `${ymd.slice(0, 4)}-${ymd.slice(4, 6)}-${ymd.slice(6, 8)}` : undefined;
+
+/** A 200 2026-06-01 eligibility response for `outcome`. */
+export function eligibilityCheckResponse(
+  req: SimRequest,
+  outcome: Outcome,
+): Record<string, unknown> {
+  const person = {
+    firstName: upper(req.subscriber.firstName),
+    lastName: upper(req.subscriber.lastName),
+  };
+  const base = {
+    id: `ec_${randomUUID()}`,
+    meta: { traceId: randomUUID() },
+    payerId: req.payer,
+    // A placeholder 271: the simulator does not build X12.
+    x12: 'ST*271*0001*005010X279A1~SE*2*0001~',
+    payer: { type: 'PAYER', name: { organization: `PAYER ${req.payer}` } },
+    provider: {
+      type: 'PROVIDER',
+      name: req.provider.organization
+        ? { organization: upper(req.provider.name) }
+        : { person: { lastName: upper(req.provider.name) } },
+      npi: req.provider.npi,
+    },
+    subscriber: {
+      memberId: req.subscriber.memberId,
+      name: { person },
+      dateOfBirth: iso(req.subscriber.dateOfBirth),
+    },
+    warnings: [],
+  };
+  if (outcome.kind === 'aaa') {
+    return {
+      ...base,
+      errors: [
+        {
+          code: outcome.code,
+          description: outcome.description,
+          followupAction: followupActionOf(outcome.code),
+          location: 'SUBSCRIBER',
+          possibleResolutions: 'Simulated AAA error.',
+        },
+      ],
+    };
+  }
+  const active = outcome.kind === 'active';
+  const plan = { start: '2026-01-01', end: '2026-12-31' };
+  const entries = req.serviceTypeCodes.map((value) => ({
+    coverageLevel: 'INDIVIDUAL',
+    service: { value, system: 'STC' },
+  }));
+  const inNetwork = { network: { indicator: 'IN_NETWORK' } };
+  const outOfNetwork = { network: { indicator: 'OUT_OF_NETWORK' } };
+  const benefits = active
+    ? {
+        statuses: entries.map((e) => ({ ...e, status: 'ACTIVE_COVERAGE', dates: { plan } })),
+        coPayment: entries.flatMap((e) => [
+          { ...e, amount: '25', ...inNetwork },
+          { ...e, amount: '60', ...outOfNetwork },
+        ]),
+        coInsurance: entries.map((e) => ({ ...e, percent: '0.2', ...inNetwork })),
+        deductible: entries.flatMap((e) => [
+          { ...e, amount: '1500', timePeriod: 'CALENDAR_YEAR', ...inNetwork },
+          { ...e, amount: '600', timePeriod: 'REMAINING', ...inNetwork },
+        ]),
+        outOfPocket: entries.map((e) => ({
+          ...e,
+          amount: '6000',
+          timePeriod: 'CALENDAR_YEAR',
+          ...inNetwork,
+        })),
+      }
+    : { statuses: entries.map((e) => ({ ...e, status: 'INACTIVE' })) };
+  return {
+    ...base,
+    subscriber: { ...base.subscriber, dates: { plan, eligibility: { start: plan.start } } },
+    plans: [{ name: 'SIMULATED PPO', benefits }],
+    errors: [],
+  };
+}
+
+/** A 400 naming rejected fields by JSON pointer, as the SDK's InvalidRequestException. */
+export function invalidRequest(
+  message: string,
+  failures: readonly { path: readonly PropertyKey[]; message: string }[],
+): Record<string, unknown> {
+  return {
+    message,
+    errors: failures.map((f) => ({ path: `/${f.path.map(String).join('/')}`, message: f.message })),
+  };
+}
