@@ -55,6 +55,11 @@ export class MemorySemaphoreStore implements SemaphoreStore {
     this.armed.push({ op, fault, remaining: times });
   }
 
+  /** Disarms every fault not yet used. */
+  clearFaults(): void {
+    this.armed.length = 0;
+  }
+
   /** Lets every hung request answer. */
   resumeHung(): void {
     for (const resume of this.hung.splice(0)) resume();

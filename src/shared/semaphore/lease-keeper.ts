@@ -7,6 +7,11 @@
  * came back late may have outlived its own lease or cover, so the cover a call relies on must
  * still reach `skewMarginMs` past now. Only a `held` slot is renewed: a renewal that returns after
  * a release began never re-arms its timer, so a released slot is never renewed again.
+ *
+ * A slot is lost only when the store refuses a renewal (someone else owns it). A store that does
+ * not answer is retried, past the lease's end too: a call relies on the cover written before, a
+ * call start with no cover needs a write, so nothing starts on a slot the store has not vouched
+ * for, and the slot is usable again as soon as the store answers.
  */
 import { AcquireAbortedError } from '../errors/acquire-aborted-error.js';
 import { LeaseLostError } from '../errors/lease-lost-error.js';
@@ -229,13 +234,14 @@ export class LeaseKeeper {
           callStartedAt,
         );
       } catch (err) {
+        // The store did not answer: keep trying, past the lease's end too. Only the store can
+        // say the slot was lost (a renewal refused because someone else owns it), and until it
+        // answers nothing starts on the slot without a cover that predates the outage, so a
+        // DynamoDB outage leaves this process's slots to pick up at once when it returns rather
+        // than after cover + Stedi's bound.
         const storeErr = asStoreError(err, 'renew');
         this.host.report(storeErr);
-        if (this.host.now() >= held.leaseUntil - this.host.skewMarginMs) {
-          this.markLost(held, storeErr);
-        } else {
-          this.scheduleRenewal(held, this.host.leaseMs / 10);
-        }
+        this.scheduleRenewal(held, this.host.leaseMs / 10);
         throw storeErr;
       }
       if (!ok) {
@@ -257,15 +263,12 @@ export class LeaseKeeper {
     }
   }
 
-  private markLost(held: HeldSlot, cause?: unknown): void {
+  private markLost(held: HeldSlot): void {
     if (held.lost || held.state === 'released') return;
-    const why =
-      cause === undefined
-        ? 'it was reclaimed by another holder'
-        : 'it could not be renewed before expiry';
-    held.lost = new LeaseLostError(held.slot, `lease on slot ${held.slot} was lost: ${why}`, {
-      cause,
-    });
+    held.lost = new LeaseLostError(
+      held.slot,
+      `lease on slot ${held.slot} was lost: it was reclaimed by another holder`,
+    );
     held.state = 'lost';
     this.stopRenewing(held);
     if (this.held.get(held.slot) === held) this.held.delete(held.slot);

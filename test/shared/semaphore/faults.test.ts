@@ -234,3 +234,23 @@ it('never lets batch hold more than L - R across processes, hand-overs included'
   expect(worst).toBe(capacity - reserved);
   expect(wrongSlot).toBe(0);
 });
+
+it('keeps its slots through a store outage longer than the lease, and uses them as soon as it returns', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store, { storeTimeoutMs: 250 });
+  const lost: Error[] = [];
+  a.on('leaseLost', (e) => lost.push(e));
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  store.inject('*', { kind: 'hang', lands: false }, 1_000);
+  await vi.advanceTimersByTimeAsync(3 * timing.leaseMs);
+  // Down: past the cover, a call may not start on the slot.
+  await expect(run(lease.markCallStart())).rejects.toBeInstanceOf(SemaphoreStoreError);
+  store.clearFaults();
+  store.resumeHung();
+  await vi.advanceTimersByTimeAsync(timing.leaseMs / 10 + 50);
+  // Back: the next renewal found the slot still ours; a call starts on it with no new claim.
+  expect(lost).toEqual([]);
+  await run(lease.markCallStart());
+  expect(store.slots(name)[0]?.owner).toBe(lease.owner);
+  expect(store.requests.claim).toBe(1);
+});
