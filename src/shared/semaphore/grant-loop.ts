@@ -254,7 +254,10 @@ export class GrantLoop {
       // Fail closed. The write may still land: give it back so it does not sit until expiry.
       undoPick?.();
       this.viewLoaded = false;
-      host.keeper.releaseUnknown(slot, owner);
+      host.keeper.releaseUnknown(slot, owner, {
+        leaseUntil,
+        ...(callStartedAt !== undefined ? { cover: callStartedAt } : {}),
+      });
       this.failWaiters(asStoreError(err, 'claim'));
       return;
     }

@@ -29,6 +29,7 @@ export interface KeeperHost {
   readonly renewEveryMs: number;
   readonly coverAheadMs: number;
   readonly skewMarginMs: number;
+  readonly stediTimeoutMs: number;
   readonly tasks: BackgroundTasks;
   now(): number;
   report(err: Error): void;
@@ -38,14 +39,22 @@ export interface KeeperHost {
   released(slot: number): void;
 }
 
-/** Delays between attempts to give back a slot whose release failed (then it expires). */
-const releaseRetryMs = [200, 1_000];
+/** First delay between attempts to give back a slot whose release failed; doubles to 2 s. */
+const releaseRetryMs = 200;
 
 /** The slots this process holds, and their leases. */
 export class LeaseKeeper {
   private readonly held = new Map<number, HeldSlot>();
 
   constructor(private readonly host: KeeperHost) {}
+
+  /** Set by close(): clean-up releases stop retrying and leave their slots to expire. */
+  private stopping = false;
+
+  /** Stops retrying failed releases (close). */
+  stop(): void {
+    this.stopping = true;
+  }
 
   /** Starts keeping a slot a claim just took. */
   adopt(slot: number, owner: string, leaseUntil: number, callStartedAt?: number): HeldSlot {
@@ -135,7 +144,11 @@ export class LeaseKeeper {
       await this.host.store.release(this.host.name, held.slot, held.owner);
     } catch (err) {
       this.host.report(asStoreError(err, 'release'));
-      this.host.tasks.run(`releasing slot ${held.slot} again`, () => this.retryRelease(held));
+      held.state = 'released';
+      const until = this.expiresAt(held);
+      this.host.tasks.run(`releasing slot ${held.slot} again`, async () => {
+        if (await this.retryRelease(held.slot, held.owner, until)) this.host.released(held.slot);
+      });
       return;
     }
     held.state = 'released';
@@ -146,17 +159,19 @@ export class LeaseKeeper {
    * Gives back a slot a claim may or may not have taken (its write failed or timed out: it may
    * still land). Tracked, so close() waits for it and the client outlives it.
    */
-  releaseUnknown(slot: number, owner: string): void {
+  releaseUnknown(slot: number, owner: string, write: { leaseUntil: number; cover?: number }): void {
+    const until = Math.max(
+      write.leaseUntil,
+      write.cover === undefined ? -Infinity : write.cover + this.host.stediTimeoutMs,
+    );
     this.host.tasks.run(`giving back slot ${slot} after a failed claim`, async () => {
-      for (const delayMs of [0, ...releaseRetryMs]) {
-        if (delayMs) await sleep(delayMs);
-        try {
-          await this.host.store.release(this.host.name, slot, owner);
-          return;
-        } catch {
-          // The store is failing: try again, then leave the slot to its lease.
-        }
+      try {
+        await this.host.store.release(this.host.name, slot, owner);
+        return;
+      } catch {
+        // The store is failing: retry below.
       }
+      await this.retryRelease(slot, owner, until);
     });
   }
 
@@ -182,19 +197,30 @@ export class LeaseKeeper {
     held.renewTimer = undefined;
   }
 
-  private async retryRelease(held: HeldSlot): Promise<void> {
-    for (const delayMs of releaseRetryMs) {
+  /** When a slot we stop renewing becomes claimable by others anyway (holder's clock). */
+  private expiresAt(held: HeldSlot): number {
+    return Math.max(
+      held.leaseUntil,
+      held.callStartedAt === undefined ? -Infinity : held.callStartedAt + this.host.stediTimeoutMs,
+    );
+  }
+
+  /**
+   * Retries a failed release with backoff until it lands, or until the slot would be claimable
+   * anyway, or close(). Without it, a slot freed during a DynamoDB outage would stay taken until
+   * its call's bound (~90 s) after the store came back. Returns true when it landed.
+   */
+  private async retryRelease(slot: number, owner: string, until: number): Promise<boolean> {
+    for (let delayMs = releaseRetryMs; ; delayMs = Math.min(2_000, delayMs * 2)) {
       await sleep(delayMs);
+      if (this.stopping || this.host.now() >= until) return false;
       try {
-        await this.host.store.release(this.host.name, held.slot, held.owner);
-        held.state = 'released';
-        this.host.released(held.slot);
-        return;
+        await this.host.store.release(this.host.name, slot, owner);
+        return true;
       } catch {
-        // Still failing: the next attempt, or the lease's end.
+        // Still failing: the next attempt.
       }
     }
-    held.state = 'released';
   }
 
   private scheduleRenewal(held: HeldSlot, delayMs = this.host.renewEveryMs): void {

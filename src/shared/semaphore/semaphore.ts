@@ -175,6 +175,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       renewEveryMs: o.leaseMs * o.renewFraction,
       coverAheadMs: o.callCoverAheadMs,
       skewMarginMs: o.skewMarginMs,
+      stediTimeoutMs: o.stediTimeoutMs,
       tasks: this.tasks,
       now: () => o.now(),
       report,
@@ -349,6 +350,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       this.loop.stop();
       this.waiters.rejectAll(closedError());
       await Promise.allSettled(this.keeper.all().map((h) => this.giveUp(h)));
+      this.keeper.stop();
       await this.tasks.settled();
       await this.unsubscribe?.().catch((err: unknown) =>
         this.emit('error', asError(err, 'unsubscribing from hints failed')),

@@ -254,3 +254,16 @@ it('keeps its slots through a store outage longer than the lease, and uses them 
   expect(store.slots(name)[0]?.owner).toBe(lease.owner);
   expect(store.requests.claim).toBe(1);
 });
+
+it('gives back a slot whose release failed as soon as the store answers again, not at its bound', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  await run(lease.markCallStart());
+  store.inject('release', { kind: 'error' }, 3);
+  await run(lease.release());
+  expect(store.slots(name)[0]?.owner).toBe(lease.owner);
+  // Retried after 0.2, 0.4 and 0.8 s: the fourth attempt lands, well before cover + bound (11.5 s).
+  await vi.advanceTimersByTimeAsync(1_500);
+  expect(store.slots(name)[0]?.owner).toBeUndefined();
+});
