@@ -5,7 +5,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface WorkerMetrics {
   readonly registry: Registry;
   readonly calls: Counter<'outcome' | 'pool'>;
-  readonly callSeconds: Histogram<'pool'>;
+  readonly callSeconds: Histogram<'pool' | 'outcome'>;
+  readonly checkWaitSeconds: Histogram<'pool'>;
+  readonly allocation: Gauge;
+  readonly realtimeReserved: Gauge;
   readonly slotWaitSeconds: Histogram<'pool' | 'handed_over'>;
   readonly slotsHeld: Gauge<'pool'>;
   readonly leaseRenewals: Counter;
@@ -36,9 +39,26 @@ export function createWorkerMetrics(): WorkerMetrics {
     }),
     callSeconds: new Histogram({
       name: 'eq_stedi_call_seconds',
-      help: 'Stedi call latency',
-      labelNames: ['pool'],
+      help: 'Stedi call latency by outcome',
+      labelNames: ['pool', 'outcome'],
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 90],
+      registers: r,
+    }),
+    checkWaitSeconds: new Histogram({
+      name: 'eq_check_wait_seconds',
+      help: "Time from submission to the Stedi call of a check's first attempt (queue, parking and slot wait)",
+      labelNames: ['pool'],
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers: r,
+    }),
+    allocation: new Gauge({
+      name: 'eq_allocation_slots',
+      help: 'The Stedi concurrency allocation L this worker enforces (STEDI_CONCURRENCY)',
+      registers: r,
+    }),
+    realtimeReserved: new Gauge({
+      name: 'eq_realtime_reserved_slots',
+      help: 'Slots R kept for realtime while it needs them (STEDI_REALTIME_RESERVED)',
       registers: r,
     }),
     slotWaitSeconds: new Histogram({

@@ -144,6 +144,12 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
         throw err;
       }
       const callStartedAt = now();
+      // The first attempt's wait is what a caller sees (retries wait by design).
+      if (job.attemptsMade === 0)
+        deps.metrics.checkWaitSeconds.observe(
+          { pool: priority },
+          Math.max(0, callStartedAt - job.timestamp) / 1000,
+        );
       try {
         outcome = await callStedi(deps.stedi, body.body);
       } finally {
@@ -155,7 +161,7 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       }
       const callMs = now() - callStartedAt;
       deps.onCallTime?.(callMs);
-      deps.metrics.callSeconds.observe({ pool: priority }, callMs / 1000);
+      deps.metrics.callSeconds.observe({ pool: priority, outcome: outcome.kind }, callMs / 1000);
       deps.metrics.calls.inc({ outcome: outcome.kind, pool: priority });
       await admission.finished(payerSignal(outcome, callMs, deps.slowCallMs));
       return await settle(job, token, outcome, callStartedAt, callMs, deps, log);

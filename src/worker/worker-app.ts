@@ -52,6 +52,8 @@ export async function startWorkerApp(
   const subscriber = createRedis(config.REDIS_URL, { name: 'eq-worker-hints' });
   const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
   const metrics = createWorkerMetrics();
+  metrics.allocation.set(config.STEDI_CONCURRENCY);
+  metrics.realtimeReserved.set(config.STEDI_REALTIME_RESERVED);
   const shutdown = new AbortController();
   // Every check waiting for a slot listens on this one signal.
   setMaxListeners(0, shutdown.signal);
