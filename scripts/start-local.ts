@@ -91,6 +91,7 @@ eligibility-queue is running (${workers} workers, allocation ${config.STEDI_CONC
   API         ${api}   (key "${apiName ?? ''}": ${apiKey ?? ''})
   OpenAPI     ${api}/openapi.json
   Bull Board  ${api}/admin/queues   (user ${boardUser[0] ?? ''}, password ${boardUser[1] ?? ''})
+  Status      ${api}/admin/status   (the same user: slots, breakers, waiting checks, live)
   Metrics     ${api}/metrics${metricsBase > 0 ? `, workers on :${metricsBase}..${metricsBase + workers - 1}/metrics` : ''}
   Redis       ${config.REDIS_URL}   DynamoDB ${config.DYNAMODB_ENDPOINT}
 

@@ -28,6 +28,8 @@ import { operationsRoutes } from './routes/operations.js';
 import { RateLimiter } from './rate-limiter.js';
 import { failureReply, securityHeaders, sendReply } from './reply.js';
 import { observeRequest } from './request-metrics.js';
+import { STATUS_PATH, statusPage } from './status/status-page.js';
+import type { StatusView } from './status/status-view.js';
 
 /** Everything the app is built from. */
 export interface ProducerAppDeps {
@@ -48,6 +50,8 @@ export interface ProducerAppDeps {
   readonly refreshLimits: () => Promise<void>;
   /** Payers and tenants with recent work, across all workers. */
   readonly schedulingState: () => Promise<SchedulingStateView>;
+  /** What /admin/status shows, read now. */
+  readonly readStatus: () => Promise<StatusView>;
   /** Redact job data and results in Bull Board; off only in the test that proves the leak test works. */
   readonly redactBoard: boolean;
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
@@ -76,6 +80,7 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
     next();
   });
   app.use(BOARD_PATH, bullBoard(deps.queues, deps.boardUsers, deps.logger, deps.redactBoard));
+  app.use(STATUS_PATH, statusPage(deps.boardUsers, deps.readStatus, 2_000, deps.logger));
   const jsonBody = express.json({
     limit: deps.limits.bodyBytes,
     type: isJsonRequest,

@@ -48,7 +48,7 @@ export function bullBoard(
     read: boardRouter(queues, true, redact),
   };
   return (req, res, next) => {
-    const user = authenticate(users, req.get('authorization'));
+    const user = authenticateBoardUser(users, req.get('authorization'));
     if (!user) {
       res
         .status(401)
@@ -96,7 +96,8 @@ function boardRouter(queues: CheckQueues, readOnlyMode: boolean, redact: boolean
   return serverAdapter.getRouter() as Router;
 }
 
-function authenticate(
+/** The board user a basic `Authorization` header names, if the password is right. */
+export function authenticateBoardUser(
   users: readonly BoardUser[],
   header: string | undefined,
 ): BoardUser | undefined {

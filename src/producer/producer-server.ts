@@ -19,11 +19,13 @@ import {
 } from '../shared/scheduling/limits.js';
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
 import { readSchedulingState } from '../shared/scheduling/read-state.js';
+import { SlotNotes } from '../shared/status/slot-notes.js';
 import { createProducerApp } from './app.js';
 import { parseApiKeys, tenantDefaultsOf } from './auth/api-keys.js';
 import { parseBoardUsers } from './bull-board.js';
 import { createProducerMetrics } from './metrics.js';
 import { OnDemandQueueEvents } from './on-demand-queue-events.js';
+import { readStatus } from './status/status-view.js';
 
 /** Development defaults, refused in production. */
 export const devCredentials = {
@@ -79,6 +81,14 @@ export async function startProducer(
   );
   // Answer with the stored overrides from the first request on, but never hold startup on Redis.
   await Promise.race([limitsWatch.ready(), delay(2_000, undefined, { ref: false })]);
+  const semaphoreStatus = () => inspectSemaphore(store, inspectParamsFromConfig(config));
+  const schedulingState = () => readSchedulingState(redis, config.QUEUE_PREFIX, limits);
+  const slotNotes = new SlotNotes(
+    redis,
+    config.QUEUE_PREFIX,
+    config.SEMAPHORE_NAME,
+    config.STEDI_TIMEOUT_MS + 5_000,
+  );
   const app = createProducerApp({
     keys,
     boardUsers,
@@ -89,14 +99,23 @@ export async function startProducer(
     redactBoard: overrides.redactBoard ?? true,
     logger,
     queuePrefix: config.QUEUE_PREFIX,
-    semaphoreStatus: () => inspectSemaphore(store, inspectParamsFromConfig(config)),
+    semaphoreStatus,
     dynamoReady: async () => {
       await dynamo.send(new DescribeTableCommand({ TableName: config.SEMAPHORE_TABLE }));
     },
     currentLimits: () => limits,
     limitsStore,
     refreshLimits: () => limitsWatch.pollNow(),
-    schedulingState: () => readSchedulingState(redis, config.QUEUE_PREFIX, limits),
+    schedulingState,
+    readStatus: () =>
+      readStatus({
+        semaphoreStatus,
+        schedulingState,
+        currentLimits: () => limits,
+        queues,
+        redis,
+        slotNotes,
+      }),
     rateLimit: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST },
     limits: {
       bodyBytes: config.BODY_LIMIT_BYTES,

@@ -17,6 +17,7 @@ import { checkRequestSchema, npiOf, payerOf } from '../shared/schemas/check-requ
 import { convertRequest } from '../shared/schemas/request-conversion.js';
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
+import type { SlotNote } from '../shared/status/slot-notes.js';
 import type { WorkerMetrics } from './metrics.js';
 import type {
   CheckAdmission,
@@ -41,6 +42,8 @@ export interface CheckProcessorDeps {
   readonly slowCallMs: number;
   /** A batch check its payer holds back this long (ms) is parked. @defaultValue 250 */
   readonly parkAfterMs?: number;
+  /** Told of each call as it starts (who calls on which slot, for the status page). */
+  readonly onCallStart?: (call: SlotNote) => void;
   /** Reports each call's duration (the lending policy's mean call time). */
   readonly onCallTime?: (ms: number) => void;
   /** Longest a batch check waits (since submission) for its payer's breaker to close, in ms. */
@@ -144,6 +147,15 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
         throw err;
       }
       const callStartedAt = now();
+      deps.onCallStart?.({
+        slot: lease.slot,
+        owner: lease.owner,
+        pool: priority,
+        payer: keys.payer,
+        tenant: keys.tenant,
+        checkId: job.id ?? '',
+        callStartedAt,
+      });
       // The first attempt's wait is what a caller sees (retries wait by design).
       if (job.attemptsMade === 0)
         deps.metrics.checkWaitSeconds.observe(

@@ -21,6 +21,7 @@ import type { Logger } from '../shared/logger.js';
 import { queueNames, type Priority } from '../shared/queues.js';
 import { semaphoreFromConfig, type ConfiguredSemaphore } from '../shared/semaphore/from-config.js';
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
+import { SlotNotes, type SlotNote } from '../shared/status/slot-notes.js';
 import { backOfLinePriority, fairQueueKeys } from '../shared/scheduling/fair-queue.js';
 import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
@@ -100,6 +101,12 @@ export async function startWorkerApp(
   );
   await limitsWatch.ready();
   scheduler.start();
+  const slotNotes = new SlotNotes(
+    connection,
+    config.QUEUE_PREFIX,
+    config.SEMAPHORE_NAME,
+    config.STEDI_TIMEOUT_MS + 5_000,
+  );
   const deps = {
     semaphore: sem.semaphore,
     stedi: client,
@@ -107,6 +114,13 @@ export async function startWorkerApp(
     payerOpenRealtime: config.PAYER_OPEN_REALTIME,
     slowCallMs: config.PAYER_SLOW_CALL_MS,
     onCallTime: (ms: number) => calls.add(ms),
+    // A label for operators: never in the call's way, and its loss costs nothing but the label.
+    onCallStart: (call: SlotNote) =>
+      void slotNotes
+        .record(call)
+        .catch((err: unknown) =>
+          logger.debug({ err: (err as Error).message }, 'slot note not written'),
+        ),
     outageMaxWaitMs: config.PAYER_OUTAGE_MAX_WAIT_MS,
     requeuePriority: (tenant: string) => backOfLinePriority(connection, fairKeys, tenant),
     // Kept in the job's own hash, so it goes when the job does (BullMQ ignores the field).

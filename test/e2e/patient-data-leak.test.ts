@@ -108,6 +108,11 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
       board.push([`board ${queue}/${status}`, await res.text()]);
     }
   }
+  // The status page (Bull Board's users) shows payers, tenants and check ids, never patient data.
+  for (const path of ['/admin/status', '/admin/status/data']) {
+    const res = await fetch(`${env.url}${path}`, { headers: auth });
+    board.push([`status page ${path}`, await res.text()]);
+  }
   if (failed.id) {
     const res = await fetch(
       `${env.url}/admin/queues/api/queues/eligibility-realtime/${failed.id}`,
