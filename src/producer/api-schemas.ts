@@ -1,6 +1,7 @@
 /** Request and response schemas of the REST API; the OpenAPI document is generated from them. */
 import { z } from 'zod';
 import { checkRequestDocSchema, checkRequestSchema } from '../shared/schemas/check-request.js';
+import { checkSummarySchema } from '../shared/schemas/check-summary.js';
 
 const priority = z.enum(['realtime', 'batch']).default('realtime');
 
@@ -35,7 +36,10 @@ export const checkViewSchema = z.object({
   submittedAt: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
+  /** Stedi's full answer, in the shape of the endpoint that answered. */
   result: z.unknown().optional(),
+  /** The normalized summary of a completed check, the same whichever endpoint answered. */
+  summary: checkSummarySchema.optional(),
   failureReason: z.string().optional(),
   links: z.object({ self: z.string() }),
 });

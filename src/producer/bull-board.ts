@@ -80,7 +80,9 @@ function boardRouter(queues: CheckQueues, readOnlyMode: boolean, redact: boolean
       show(redactCheckData)(openSealed(queues.cipher, data, 'request')),
     );
     adapter.setFormatter('returnValue', (value: unknown) =>
-      show(redactCheckResult)(openSealed(queues.cipher, value, 'response')),
+      show(redactCheckResult)(
+        openSealed(queues.cipher, openSealed(queues.cipher, value, 'summary'), 'response'),
+      ),
     );
     return adapter;
   });

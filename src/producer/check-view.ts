@@ -1,5 +1,6 @@
 import type { CheckJob } from '../shared/check-queues.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
+import type { CheckSummary } from '../shared/schemas/check-summary.js';
 import type { CheckView } from './api-schemas.js';
 
 /** The API path of a check. */
@@ -46,6 +47,8 @@ export function checkView(
   if (finishedAt) view.finishedAt = finishedAt;
   if (status === 'completed' && job.returnvalue?.response)
     view.result = cipher.open(job.returnvalue.response);
+  if (status === 'completed' && job.returnvalue?.summary)
+    view.summary = cipher.open(job.returnvalue.summary) as CheckSummary;
   if (status === 'failed' && job.failedReason) view.failureReason = job.failedReason;
   return view;
 }

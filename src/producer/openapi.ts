@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { checkViewSchema, errorSchema, modeSchema, submitDocSchemas } from './api-schemas.js';
 import { concurrencySchema, limitsViewSchema } from './limits-schemas.js';
 import { limitOverridesSchema } from '../shared/scheduling/limits.js';
+import { checkSummarySchema } from '../shared/schemas/check-summary.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const json = (ref: string) => ({
@@ -39,6 +40,7 @@ function buildDocument(): Record<string, unknown> {
         SubmitCheck: schema(submitDocSchemas.check),
         SubmitBatch: schema(submitDocSchemas.batch),
         Check: schema(checkViewSchema),
+        CheckSummary: schema(checkSummarySchema),
         Mode: schema(modeSchema),
         LimitOverrides: schema(limitOverridesSchema),
         Limits: schema(limitsViewSchema),

@@ -20,6 +20,8 @@ export interface CheckJobData {
 export interface CheckJobResult {
   /** Stedi's response body, sealed with the data cipher. */
   readonly response: Sealed;
+  /** The normalized summary (CheckSummary), sealed; absent when the answer could not be read. */
+  readonly summary?: Sealed;
   /** AAA error codes in the answer (empty for a clean answer). */
   readonly aaaCodes: readonly string[];
   readonly callStartedAt: number;

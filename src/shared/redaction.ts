@@ -55,17 +55,24 @@ export function redactCheckData(data: unknown): unknown {
   };
 }
 
-/** A result reduced to its outcome: AAA codes, plan status codes and timing, no patient data. */
+/**
+ * A result reduced to its outcome: AAA codes, coverage and plan status codes, timing, no patient
+ * data.
+ */
 export function redactCheckResult(value: unknown): unknown {
   if (!isObj(value)) return value;
   const response = isObj(value.response) ? value.response : {};
   const planStatus = Array.isArray(response.planStatus) ? response.planStatus : [];
+  const summary = isObj(value.summary) ? value.summary : {};
   return {
     aaaCodes: value.aaaCodes,
+    coverage: summary.coverage,
+    answeredBy: summary.answeredBy,
     callMs: value.callMs,
     planStatus: planStatus
       .filter(isObj)
       .map((s) => ({ statusCode: s.statusCode, status: s.status })),
     traceId: isObj(response.meta) ? response.meta.traceId : undefined,
+    stediCheckId: typeof response.id === 'string' ? response.id : undefined,
   };
 }

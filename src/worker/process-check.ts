@@ -13,7 +13,12 @@ import { LeaseLostError } from '../shared/errors/lease-lost-error.js';
 import { SemaphoreStoreError } from '../shared/errors/semaphore-store-error.js';
 import type { Logger } from '../shared/logger.js';
 import type { Priority } from '../shared/queues.js';
-import { checkRequestSchema, npiOf, payerOf } from '../shared/schemas/check-request.js';
+import {
+  checkRequestSchema,
+  npiOf,
+  payerOf,
+  requestedServiceTypes,
+} from '../shared/schemas/check-request.js';
 import { convertRequest } from '../shared/schemas/request-conversion.js';
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
@@ -30,6 +35,7 @@ import { classifyReply, type CallOutcome } from './stedi/classify-reply.js';
 import type { StediClient } from './stedi/stedi-client.js';
 import { StediTransportError } from './stedi/stedi-transport-error.js';
 import { RetryableCheckError } from './retryable-check-error.js';
+import { sealedSummary } from './summary/sealed-summary.js';
 
 /** What processing a check needs. */
 export interface CheckProcessorDeps {
@@ -176,7 +182,8 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       deps.metrics.callSeconds.observe({ pool: priority, outcome: outcome.kind }, callMs / 1000);
       deps.metrics.calls.inc({ outcome: outcome.kind, pool: priority });
       await admission.finished(payerSignal(outcome, callMs, deps.slowCallMs));
-      return await settle(job, token, outcome, callStartedAt, callMs, deps, log);
+      const serviceTypes = requestedServiceTypes(parsed.data);
+      return await settle(job, token, outcome, { callStartedAt, callMs, serviceTypes }, deps, log);
     } finally {
       void admission.release();
     }
@@ -270,17 +277,18 @@ async function settle(
   job: Job<CheckJobData, CheckJobResult>,
   token: string | undefined,
   outcome: CallOutcome,
-  callStartedAt: number,
-  callMs: number,
+  call: { callStartedAt: number; callMs: number; serviceTypes: readonly string[] },
   deps: CheckProcessorDeps,
   log: Logger,
 ): Promise<CheckJobResult> {
   const now = deps.now ?? Date.now;
+  const { callStartedAt, callMs } = call;
   switch (outcome.kind) {
     case 'answer':
       log.info({ callMs, aaaCodes: outcome.aaaCodes }, 'check answered');
       return {
         response: deps.cipher.seal(outcome.body),
+        ...sealedSummary(outcome.body, deps.stedi.endpoint, call.serviceTypes, deps.cipher, log),
         aaaCodes: outcome.aaaCodes,
         callStartedAt,
         callMs,

@@ -1,11 +1,14 @@
 /**
  * Runs checks with recognisable patient values through the whole path (REST, Redis, worker,
- * simulator, results, Bull Board, errors), then searches every log line, every Redis value under
- * the deployment's prefix, every Bull Board API answer and every error body for them. The last two
- * tests switch encryption, then redaction, off and show the same search finds the values.
+ * simulator, results, Bull Board, errors), in both request shapes, then searches every log line,
+ * every Redis value under the deployment's prefix, every Bull Board API answer, every error body
+ * and every result summary for them. The last two tests switch encryption, then redaction, off
+ * and show the same search finds the values.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
+import { checkRequestSchema } from '../../src/shared/schemas/check-request.js';
+import { convertRequest } from '../../src/shared/schemas/request-conversion.js';
 import { checkRequest } from '../support/fixtures.js';
 import { captureLogger, dumpRedis, findCanaries, PlaintextCipher } from '../support/leak-scan.js';
 import { producerEnv, type ProducerEnv } from '../support/producer-env.js';
@@ -24,6 +27,12 @@ const patient = (payer = '87726') => ({
   ...checkRequest(canary.memberId, payer),
   subscriber: { ...canary },
 });
+/** The same patient in Stedi's 2026-06-01 request shape. */
+function patient2026(): Record<string, unknown> {
+  const converted = convertRequest(checkRequestSchema.parse(patient()), '2026-06-01');
+  if (!converted.ok) throw new Error('the patient fixture does not convert');
+  return converted.body;
+}
 
 let w: WorkerEnv | undefined;
 let p: ProducerEnv | undefined;
@@ -33,7 +42,7 @@ afterEach(async () => {
   p = w = undefined;
 });
 
-type Found = Record<'logs' | 'redis' | 'board' | 'errors', string[]>;
+type Found = Record<'logs' | 'redis' | 'board' | 'errors' | 'summaries', string[]>;
 
 async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }): Promise<Found> {
   const logs = captureLogger();
@@ -68,11 +77,17 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     const text = await res.text();
     expect(res.status, text.slice(0, 300)).toBe(expected);
     if (scanBody) errors.push([`POST ${path} -> ${res.status}`, text]);
-    return JSON.parse(text) as { id?: string; checks?: { id: string }[] };
+    return JSON.parse(text) as { id?: string; checks?: { id: string }[]; summary?: unknown };
   };
 
-  // The answer to the client who asked is theirs to see: that body is not scanned.
-  await post('/v1/eligibility?wait=10', { request: patient() }, 200, false);
+  // The answer to the client who asked is theirs to see: that body is not scanned. Its summary
+  // holds no patient value at all (it is what a front desk may show around), so it is.
+  const summaries: [string, string][] = [];
+  for (const request of [patient(), patient2026()]) {
+    const answered = await post('/v1/eligibility?wait=10', { request }, 200, false);
+    expect(answered.summary).toMatchObject({ coverage: expect.any(String) });
+    summaries.push([`summary of ${answered.id ?? ''}`, JSON.stringify(answered.summary)]);
+  }
   const failed = await post('/v1/eligibility?wait=10', { request: patient('NOPAYER') }, 200);
   await post(
     '/v1/eligibility',
@@ -131,6 +146,7 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     redis: findCanaries(redis, canaries),
     board: findCanaries(board, canaries),
     errors: findCanaries(errors, canaries),
+    summaries: findCanaries(summaries, canaries),
   };
 }
 
@@ -147,7 +163,7 @@ describe('patient data leak test', () => {
 
   it('finds no patient value in logs, Redis, Bull Board or error bodies', async () => {
     const found = await runScenario({});
-    expect(found).toEqual({ logs: [], redis: [], board: [], errors: [] });
+    expect(found).toEqual({ logs: [], redis: [], board: [], errors: [], summaries: [] });
   });
 
   it('would catch encryption switched off: patient values then show in Redis', async () => {

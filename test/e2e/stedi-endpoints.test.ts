@@ -2,12 +2,14 @@
  * Both of Stedi's real-time endpoints through the whole path (REST → queue → worker → simulator →
  * status and result), one setting apart: a request in each shape, AAA 42 retried then failed, a
  * definitive AAA answer, a 429 put back without spending an attempt, and the producer's 400 for
- * what the configured endpoint cannot take (never enqueued).
+ * what the configured endpoint cannot take (never enqueued); every completed check carries the
+ * same normalized summary whichever endpoint answered.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkRequestSchema } from '../../src/shared/schemas/check-request.js';
 import { convertRequest } from '../../src/shared/schemas/request-conversion.js';
 import type { EligibilityEndpoint } from '../../src/shared/stedi-api.js';
+import type { CheckSummary } from '../../src/shared/schemas/check-summary.js';
 import { loadMockCatalog } from '../../src/simulator/mock-catalog.js';
 import type { StartSimulatorOptions } from '../../src/simulator/server.js';
 import { checkRequest } from '../support/fixtures.js';
@@ -34,6 +36,7 @@ interface View {
     plans?: { benefits: { statuses: { status: string }[] } }[];
     errors?: { code: string }[];
   };
+  summary?: CheckSummary;
   failureReason?: string;
 }
 
@@ -81,6 +84,24 @@ describe.each(['v3', '2026-06-01'] as const)('STEDI_ELIGIBILITY_ENDPOINT=%s', (e
       expect(status, shape).toBe(200);
       expect(view.status, shape).toBe('completed');
       expect(coverage(view), shape).toBe(endpoint === 'v3' ? '1' : 'ACTIVE_COVERAGE');
+      // The same summary whichever endpoint answered.
+      expect(view.summary, shape).toMatchObject({
+        answeredBy: endpoint,
+        coverage: 'active',
+        plan: { name: 'SIMULATED PPO', begin: '2026-01-01', end: '2026-12-31' },
+        serviceTypes: ['30'],
+        errors: [],
+      });
+      expect(view.summary?.benefits, shape).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'copay', network: 'in', amount: 25, serviceType: '30' }),
+          expect.objectContaining({ type: 'copay', network: 'out', amount: 60 }),
+          expect.objectContaining({ type: 'coinsurance', network: 'in', percent: 20 }),
+          expect.objectContaining({ type: 'deductible', period: 'CALENDAR_YEAR', amount: 1500 }),
+          expect.objectContaining({ type: 'deductible', period: 'REMAINING', amount: 600 }),
+          expect.objectContaining({ type: 'outOfPocket', amount: 6000 }),
+        ]),
+      );
     }
     expect(w.simulator.stats().byEndpoint).toEqual({ [endpoint]: 2 });
   });
@@ -102,6 +123,17 @@ describe.each(['v3', '2026-06-01'] as const)('STEDI_ELIGIBILITY_ENDPOINT=%s', (e
     expect(view.status).toBe('completed');
     expect(view.attempts).toBe(1);
     expect(view.result?.errors?.[0]?.code).toBe('75');
+    expect(view.summary).toMatchObject({
+      answeredBy: endpoint,
+      coverage: 'unknown',
+      errors: [
+        {
+          code: '75',
+          followupAction: 'Please Correct and Resubmit',
+          advice: expect.stringContaining('did not find the subscriber'),
+        },
+      ],
+    });
   });
 
   it('puts a 429 back to wait without spending an attempt', async () => {
