@@ -47,11 +47,10 @@ export const envSchema = z
     SEMAPHORE_FALLBACK_CHECK_MS: int(1_000, 20),
     /**
      * Deadline of one semaphore store operation (SDK retries included), in ms; unset: a quarter of
-     * the lease, within 250..2000. A write past it counts as failed and is undone if it landed.
+     * the lease, within 250..2000. The DynamoDB request is aborted then; a write past it counts as
+     * failed and is undone if it landed.
      */
     SEMAPHORE_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).optional(),
-    /** Timeout of one DynamoDB HTTP request (connect, and request to response), in ms. */
-    DYNAMODB_REQUEST_TIMEOUT_MS: int(1_000, 50),
 
     STEDI_BASE_URL: z.string().url().default('https://healthcare.us.stedi.com'),
     STEDI_API_KEY: optionalString,

@@ -7,12 +7,8 @@ export interface DynamoClientOptions {
   readonly region: string;
   /** SDK attempts per request, in total, before an error reaches the semaphore. @defaultValue 3 */
   readonly maxAttempts?: number;
-  /**
-   * Bound on one HTTP request, connection included. The SDK's default is none (a socket stalled
-   * for minutes holds the caller that long), which a lease protocol cannot live with.
-   * @defaultValue 1000
-   */
-  readonly requestTimeoutMs?: number;
+  /** Bound on opening a connection (the SDK's default is none). @defaultValue 1000 */
+  readonly connectionTimeoutMs?: number;
 }
 
 /** Creates a DynamoDB client; local endpoints get placeholder credentials when none are set. */
@@ -22,12 +18,10 @@ export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient
   return new DynamoDBClient({
     region: options.region,
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: {
-      connectionTimeout: options.requestTimeoutMs ?? 1_000,
-      requestTimeout: options.requestTimeoutMs ?? 1_000,
-      // Without this the SDK only logs a warning when requestTimeout passes.
-      throwOnRequestTimeout: true,
-    },
+    // Requests are bounded by their callers' abort signals (the semaphore store's deadline):
+    // the handler's own requestTimeout with throwOnRequestTimeout destroys the request with an
+    // error nobody listens for, which crashed the process when DynamoDB stopped answering.
+    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 1_000 },
     ...(local ? { endpoint: options.endpoint } : {}),
     // DynamoDB Local and dynalite accept any credentials; AWS uses its default provider chain.
     ...(local && !hasCredentials

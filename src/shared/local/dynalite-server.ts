@@ -11,6 +11,8 @@ import { waitForHttp } from './wait-for-http.js';
 /** A running dynalite. */
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** The child's pid (child process only): chaos tests pause it with SIGSTOP. */
+  readonly pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -65,7 +67,10 @@ export async function startChildDynalite(
   });
   return {
     endpoint,
+    pid: child.pid,
     stop: async () => {
+      // A paused child would not act on SIGTERM.
+      if (child.exitCode === null) child.kill('SIGCONT');
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
     },

@@ -32,10 +32,20 @@ export type DynamoSender = Pick<DynamoDBClient, 'send'>;
 
 /** Store of semaphore slots in one DynamoDB table. */
 export class DynamoSemaphoreStore implements SemaphoreStore {
+  /**
+   * `requestTimeoutMs` aborts each operation (its SDK retries included) after that long, so a
+   * DynamoDB that stops answering frees the socket instead of holding it for minutes.
+   */
   constructor(
     private readonly client: DynamoSender,
     private readonly tableName: string,
+    private readonly options: { readonly requestTimeoutMs?: number | undefined } = {},
   ) {}
+
+  private sendOptions(): { abortSignal?: AbortSignal } {
+    const ms = this.options.requestTimeoutMs;
+    return ms === undefined ? {} : { abortSignal: AbortSignal.timeout(ms) };
+  }
 
   async listSlots(name: string): Promise<SlotRecord[]> {
     const records: SlotRecord[] = [];
@@ -50,6 +60,7 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
             ConsistentRead: true,
             ...(startKey ? { ExclusiveStartKey: startKey } : {}),
           }),
+          this.sendOptions(),
         ),
       );
       for (const item of page.Items ?? []) records.push(toRecord(item));
@@ -155,6 +166,7 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
           ExpressionAttributeNames: attributeNames,
           ...(values ? { ExpressionAttributeValues: values } : {}),
         }),
+        this.sendOptions(),
       );
       return true;
     } catch (err) {

@@ -5,7 +5,7 @@ import { countDynamoRequests, createDynamoClient } from '../clients/dynamodb.js'
 import { DynamoSemaphoreStore } from './dynamo-store.js';
 import type { InspectParams } from './inspect.js';
 import { RedisHintChannel } from './redis-hint-channel.js';
-import { Semaphore } from './semaphore.js';
+import { defaultStoreTimeoutMs, Semaphore } from './semaphore.js';
 import { ensureSemaphoreTable } from './table.js';
 
 /** How to read the configured semaphore's holders (`npm run semaphore -- status`, /v1/concurrency). */
@@ -36,11 +36,14 @@ export async function semaphoreFromConfig(
   const client = createDynamoClient({
     endpoint: config.DYNAMODB_ENDPOINT,
     region: config.AWS_REGION,
-    requestTimeoutMs: config.DYNAMODB_REQUEST_TIMEOUT_MS,
   });
   const counter = countDynamoRequests(client);
   if (config.SEMAPHORE_CREATE_TABLE) await ensureSemaphoreTable(client, config.SEMAPHORE_TABLE);
-  const store = new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE);
+  const storeTimeoutMs =
+    config.SEMAPHORE_STORE_TIMEOUT_MS ?? defaultStoreTimeoutMs(config.SEMAPHORE_LEASE_MS);
+  const store = new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE, {
+    requestTimeoutMs: storeTimeoutMs,
+  });
   const semaphore = new Semaphore({
     store,
     hints: new RedisHintChannel(redis.publisher, redis.subscriber),
@@ -52,7 +55,7 @@ export async function semaphoreFromConfig(
     stediTimeoutMs: config.STEDI_TIMEOUT_MS,
     skewMarginMs: config.SEMAPHORE_SKEW_MARGIN_MS,
     fallbackCheckMs: config.SEMAPHORE_FALLBACK_CHECK_MS,
-    storeTimeoutMs: config.SEMAPHORE_STORE_TIMEOUT_MS,
+    storeTimeoutMs,
   });
   return {
     semaphore,

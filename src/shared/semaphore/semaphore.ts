@@ -119,6 +119,11 @@ const defaults = {
 
 type Resolved = Required<Omit<SemaphoreOptions, 'hints'>> & Pick<SemaphoreOptions, 'hints'>;
 
+/** Deadline of one store request for a lease: a hung renewal fails, and is retried, in time. */
+export function defaultStoreTimeoutMs(leaseMs: number): number {
+  return Math.max(250, Math.min(2_000, leaseMs / 4));
+}
+
 let ownerCounter = 0;
 const ownerPrefix = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
 
@@ -144,8 +149,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     this.options = {
       ...defaults,
       callCoverAheadMs: Math.max(leaseMs / 2, 2 * skewMarginMs),
-      // Short enough that a hung renewal fails and is retried well before the lease ends.
-      storeTimeoutMs: Math.max(250, Math.min(2_000, leaseMs / 4)),
+      storeTimeoutMs: defaultStoreTimeoutMs(leaseMs),
       ...given,
     } as Resolved;
     const o = this.options;
