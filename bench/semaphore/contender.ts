@@ -12,6 +12,7 @@ import {
 } from '../../src/shared/semaphore/index.js';
 import { lognormal, seededRandom } from '../../src/shared/random.js';
 import type { Hold } from '../support/holds.js';
+import { withLatency, type StoreCounts } from '../support/latency-store.js';
 import { PollingSemaphore } from './polling-semaphore.js';
 import { IdealSemaphore } from './ideal-semaphore.js';
 
@@ -31,12 +32,20 @@ interface Slots {
   close(): Promise<void>;
 }
 
+let storeCounts: StoreCounts = { reads: 0, writes: 0 };
+let storeErrors = 0;
+
 function slotsOf(): Slots {
   if (variant === 'lease') {
     const pub = new Redis(str('REDIS_URL'));
     const sub = new Redis(str('REDIS_URL'));
+    const latent = withLatency(
+      new DynamoSemaphoreStore(client, str('TABLE')),
+      Number(e.STORE_LATENCY_MS ?? 0),
+    );
+    storeCounts = latent.counts;
     const sem = new Semaphore({
-      store: new DynamoSemaphoreStore(client, str('TABLE')),
+      store: latent.store,
       hints: new RedisHintChannel(pub, sub),
       name: str('NAME'),
       capacity,
@@ -45,9 +54,18 @@ function slotsOf(): Slots {
     sem.on('error', (err) => console.error(err.message));
     return {
       acquire: async () => {
-        // As a worker does: the call starts as soon as the slot is granted.
-        const lease = await sem.acquire({ pool: 'batch', markCallStart: true });
-        return () => lease.release();
+        // As a worker does: the call starts as soon as the slot is granted, and a store error
+        // delays the check (here: 100-200 ms) rather than failing it.
+        for (;;) {
+          try {
+            const lease = await sem.acquire({ pool: 'batch', markCallStart: true });
+            return () => lease.release();
+          } catch (err) {
+            storeErrors++;
+            if (storeErrors <= 3) console.error((err as Error).message);
+            await new Promise((r) => setTimeout(r, 100 + Math.random() * 100));
+          }
+        }
       },
       close: async () => {
         await sem.close();
@@ -95,9 +113,12 @@ async function lane(): Promise<void> {
 }
 
 const requestsBefore = requests.count();
+const countsBefore = { ...storeCounts };
 await Promise.all(Array.from({ length: n('LANES') }, () => lane()));
 const dynamoRequests = requests.count() - requestsBefore;
+const writes = storeCounts.writes - countsBefore.writes;
+const reads = storeCounts.reads - countsBefore.reads;
 await slots.close();
-process.stdout.write(JSON.stringify({ holds, dynamoRequests }) + '\n');
+process.stdout.write(JSON.stringify({ holds, dynamoRequests, writes, reads, storeErrors }) + '\n');
 redis.disconnect();
 client.destroy();

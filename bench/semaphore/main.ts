@@ -1,9 +1,10 @@
 /**
- * `npm run bench:semaphore [-- --json] [-- --quick]`: several processes contend for L = 15 slots with
+ * `npm run bench:semaphore [-- --json] [-- --quick] [-- --scale]`: several processes contend for L = 15 slots with
  * lognormal hold times and a backlog of 40 x L acquisitions, for this semaphore, the reference
  * polling semaphore (two backoff settings) and an in-process ideal. Prints, per workload and
  * variant: backlog utilization, hand-off gap p50/p99, DynamoDB requests per acquisition and the
- * most holders seen at once.
+ * most holders seen at once. `--scale`: L = 200 over 10 processes of 30 lanes, every store request
+ * delayed ~5 ms (jittered) as DynamoDB in-region; this semaphore and the ideal only.
  */
 import { Redis } from 'ioredis';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
@@ -23,10 +24,14 @@ import { spawnBenchChild } from '../support/processes.js';
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
 const quick = args.has('--quick');
-const L = 15;
-const PROCESSES = 3;
-const LANES = L;
-const BACKLOG = (quick ? 10 : 40) * L;
+// --scale: a large account over many processes, each store request delayed like DynamoDB
+// in-region (~5 ms), where every extra round trip and every full read shows.
+const scale = args.has('--scale');
+const L = scale ? 200 : 15;
+const PROCESSES = scale ? 10 : 3;
+const LANES = scale ? 30 : L;
+const BACKLOG = (quick ? 10 : scale ? 25 : 40) * L;
+const STORE_LATENCY_MS = scale ? 5 : 0;
 const SIGMA = 0.7;
 const workloads = [150, 800];
 
@@ -36,7 +41,7 @@ interface Variant {
   readonly processes: number;
   readonly env: Record<string, string>;
 }
-const variants: Variant[] = [
+const allVariants: Variant[] = [
   { id: 'lease', label: 'lease semaphore (this)', processes: PROCESSES, env: { VARIANT: 'lease' } },
   {
     id: 'lease-no-handover',
@@ -58,6 +63,10 @@ const variants: Variant[] = [
   },
   { id: 'ideal', label: 'in-process ideal', processes: 1, env: { VARIANT: 'ideal' } },
 ];
+// At scale the polling references and hand-over off say nothing new and take minutes each.
+const variants = scale
+  ? allVariants.filter((v) => v.id === 'lease' || v.id === 'ideal')
+  : allVariants;
 
 /** Figures of one run. */
 interface Figures {
@@ -68,6 +77,10 @@ interface Figures {
   handOffGapP50Ms: number;
   handOffGapP99Ms: number;
   dynamoRequestsPerAcquisition: number;
+  /** Store writes (claims, renewals, releases) per second of the run, all processes. */
+  writesPerSecond: number;
+  /** Full reads of the slots (strongly consistent Query) per second, all processes. */
+  readsPerSecond: number;
   maxConcurrentHolders: number;
   seconds: number;
 }
@@ -107,6 +120,7 @@ try {
           SEED: String(1000 * median + i),
           TOKENS_KEY: tokensKey,
           GO_KEY: goKey,
+          STORE_LATENCY_MS: String(STORE_LATENCY_MS),
         }),
       );
       await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
@@ -116,7 +130,10 @@ try {
       const codes = await Promise.all(children.map((c) => c.exited));
       if (codes.some((c) => c !== 0))
         throw new Error(`${variant.id}: a contender exited with ${codes.join(',')}`);
-      const parsed = outputs.map((o) => JSON.parse(o) as { holds: Hold[]; dynamoRequests: number });
+      const parsed = outputs.map(
+        (o) =>
+          JSON.parse(o) as { holds: Hold[]; dynamoRequests: number; writes: number; reads: number },
+      );
       const holds = parsed.flatMap((p) => p.holds);
       const lastGrant = Math.max(...holds.map((h) => h.grantedAt));
       const end = Math.max(...holds.map((h) => h.releasedAt));
@@ -130,6 +147,8 @@ try {
         handOffGapP99Ms: percentile(gaps, 99),
         dynamoRequestsPerAcquisition:
           parsed.reduce((s, p) => s + p.dynamoRequests, 0) / holds.length,
+        writesPerSecond: parsed.reduce((s, p) => s + p.writes, 0) / ((end - start) / 1000),
+        readsPerSecond: parsed.reduce((s, p) => s + p.reads, 0) / ((end - start) / 1000),
         maxConcurrentHolders: maxConcurrent(holds),
         seconds: (end - start) / 1000,
       };
@@ -145,23 +164,35 @@ try {
 
 if (json) {
   process.stdout.write(
-    JSON.stringify({ L, processes: PROCESSES, backlog: BACKLOG, sigma: SIGMA, results }, null, 2) +
-      '\n',
+    JSON.stringify(
+      {
+        L,
+        processes: PROCESSES,
+        lanes: LANES,
+        backlog: BACKLOG,
+        sigma: SIGMA,
+        storeLatencyMs: STORE_LATENCY_MS,
+        results,
+      },
+      null,
+      2,
+    ) + '\n',
   );
 }
 
 function printRow(label: string, f: Figures): void {
   if (f === results[0] || results.at(-2)?.workloadMedianMs !== f.workloadMedianMs) {
     console.log(
-      `\nworkload: lognormal median ${f.workloadMedianMs} ms, sigma ${SIGMA}; L=${L}; ${PROCESSES} processes; backlog ${BACKLOG}`,
+      `\nworkload: lognormal median ${f.workloadMedianMs} ms, sigma ${SIGMA}; L=${L}; ${PROCESSES} processes x ${LANES} lanes; backlog ${BACKLOG}; store latency ${STORE_LATENCY_MS} ms`,
     );
     console.log(
-      'variant                     util   gap p50   gap p99  ddb req/acq  max holders  acquisitions  seconds',
+      'variant                     util   gap p50   gap p99  ddb req/acq  writes/s  reads/s  max holders  acquisitions  seconds',
     );
   }
   console.log(
     `${label.padEnd(26)} ${f.backlogUtilization.toFixed(3).padStart(5)} ${fmt(f.handOffGapP50Ms)} ${fmt(f.handOffGapP99Ms)} ` +
-      `${f.dynamoRequestsPerAcquisition.toFixed(2).padStart(12)} ${String(f.maxConcurrentHolders).padStart(12)} ` +
+      `${f.dynamoRequestsPerAcquisition.toFixed(2).padStart(12)} ${f.writesPerSecond.toFixed(0).padStart(9)} ${f.readsPerSecond.toFixed(1).padStart(8)} ` +
+      `${String(f.maxConcurrentHolders).padStart(12)} ` +
       `${String(f.acquisitions).padStart(13)} ${f.seconds.toFixed(1).padStart(8)}`,
   );
 }

@@ -61,8 +61,12 @@ export class GrantLoop {
   private wakeDueAt = Infinity;
   /** Slots with a claim write in flight. */
   private readonly claiming = new Set<number>();
+  /** Where this process starts looking for a free slot (see slotPreference). */
+  private readonly offset: number;
 
-  constructor(private readonly host: LoopHost) {}
+  constructor(private readonly host: LoopHost) {
+    this.offset = Math.floor(host.random() * host.capacity);
+  }
 
   /** Runs a grant round now, or right after the one running. */
   pump(): void {
@@ -195,7 +199,7 @@ export class GrantLoop {
           continue;
         }
       }
-      const slot = slotPreference(waiter.pool, capacity, demand.reserved).find(
+      const slot = slotPreference(waiter.pool, capacity, demand.reserved, this.offset).find(
         (s) => !taken.has(s) && isClaimable(this.view.get(s), cutoffs),
       );
       if (slot === undefined) {

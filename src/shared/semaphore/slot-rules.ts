@@ -37,14 +37,22 @@ export function poolMayUse(
 
 /**
  * Slots in the order a pool should try them: realtime takes reserved slots first so it leaves
- * shared ones to batch; batch only sees shared slots.
+ * shared ones to batch; batch only sees shared slots. Each process starts at its own `offset`
+ * (taken modulo each range): processes that all tried slot 0 first would collide on every claim
+ * when they start or wake together, and with hundreds of slots those collisions cost rounds.
  */
-export function slotPreference(pool: Pool, capacity: number, realtimeReserved: number): number[] {
+export function slotPreference(
+  pool: Pool,
+  capacity: number,
+  realtimeReserved: number,
+  offset = 0,
+): number[] {
   const shared = sharedSlotCount(capacity, realtimeReserved);
-  const sharedSlots = Array.from({ length: shared }, (_, i) => i);
+  const rotate = (length: number, base: number) =>
+    Array.from({ length }, (_, i) => base + ((i + offset) % length));
+  const sharedSlots = rotate(shared, 0);
   if (pool === 'batch') return sharedSlots;
-  const reserved = Array.from({ length: realtimeReserved }, (_, i) => shared + i);
-  return [...reserved, ...sharedSlots];
+  return [...rotate(realtimeReserved, shared), ...sharedSlots];
 }
 
 /** Cut-offs for a takeover decided at `now` (acquirer's clock). */

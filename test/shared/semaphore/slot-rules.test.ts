@@ -13,6 +13,9 @@ describe('slot rules', () => {
   it('lets batch use only the L - R shared slots and realtime any slot, reserved first', () => {
     expect(slotPreference('batch', 5, 2)).toEqual([0, 1, 2]);
     expect(slotPreference('realtime', 5, 2)).toEqual([3, 4, 0, 1, 2]);
+    // A process's own starting point rotates each range, never mixing them.
+    expect(slotPreference('batch', 5, 2, 4)).toEqual([1, 2, 0]);
+    expect(slotPreference('realtime', 5, 2, 4)).toEqual([3, 4, 1, 2, 0]);
     expect(poolMayUse('batch', 3, 5, 2)).toBe(false);
     expect(poolMayUse('realtime', 3, 5, 2)).toBe(true);
     expect(poolMayUse('realtime', 5, 5, 2)).toBe(false);
