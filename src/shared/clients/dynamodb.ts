@@ -7,8 +7,6 @@ export interface DynamoClientOptions {
   readonly region: string;
   /** SDK attempts per request, in total, before an error reaches the semaphore. @defaultValue 3 */
   readonly maxAttempts?: number;
-  /** Bound on opening a connection (the SDK's default is none). @defaultValue 1000 */
-  readonly connectionTimeoutMs?: number;
 }
 
 /** Creates a DynamoDB client; local endpoints get placeholder credentials when none are set. */
@@ -18,10 +16,11 @@ export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient
   return new DynamoDBClient({
     region: options.region,
     maxAttempts: options.maxAttempts ?? 3,
-    // Requests are bounded by their callers' abort signals (the semaphore store's deadline):
-    // the handler's own requestTimeout with throwOnRequestTimeout destroys the request with an
-    // error nobody listens for, which crashed the process when DynamoDB stopped answering.
-    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 1_000 },
+    // Requests are bounded by their callers' abort signals (the semaphore store's deadline),
+    // not by the handler's timeouts: its requestTimeout with throwOnRequestTimeout destroys the
+    // request with an error nobody listens for (it crashed a worker when DynamoDB stopped
+    // answering), and its connectionTimeout also counts the wait for a pooled socket, so a burst
+    // of claims failed by the hundred at L = 200.
     ...(local ? { endpoint: options.endpoint } : {}),
     // DynamoDB Local and dynalite accept any credentials; AWS uses its default provider chain.
     ...(local && !hasCredentials

@@ -5,8 +5,9 @@
  * a slot the cached view says is claimable, and starts the claim writes; it does not wait for
  * them, so one hung DynamoDB request holds one waiter, not the process. A finished claim pumps
  * again. Between rounds the loop sleeps until a release hint, the moment a known lease or call
- * bound runs out, or a jittered fallback check, whichever is first. Store errors fail closed: the
- * waiters are refused and nothing is granted that could not be recorded.
+ * bound runs out, or a jittered fallback check, whichever is first. Store errors fail closed and
+ * nothing is granted that could not be recorded: a failed claim refuses its waiter, a failed
+ * read (no view to grant from) refuses them all.
  *
  * Hand-over: a finishing holder's slot goes to a local waiter with no claim write; the call-start
  * write the waiter may need runs in the background, so the finishing holder never waits on it.
@@ -255,14 +256,18 @@ export class GrantLoop {
         cutoffs,
       );
     } catch (err) {
-      // Fail closed. The write may still land: give it back so it does not sit until expiry.
+      // Fail closed for this waiter. The write may still land: give it back so it does not sit
+      // until expiry. The other waiters keep waiting: refusing them all made every waiter of a
+      // busy process claim again at once, so one slow write under load became thirty.
       undoPick?.();
       this.viewLoaded = false;
       host.keeper.releaseUnknown(slot, owner, {
         leaseUntil,
         ...(callStartedAt !== undefined ? { cover: callStartedAt } : {}),
       });
-      this.failWaiters(asStoreError(err, 'claim'));
+      const storeErr = asStoreError(err, 'claim');
+      host.report(storeErr);
+      waiter.reject(storeErr);
       return;
     }
     if (!ok) {

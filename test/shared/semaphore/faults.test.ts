@@ -267,3 +267,15 @@ it('gives back a slot whose release failed as soon as the store answers again, n
   await vi.advanceTimersByTimeAsync(1_500);
   expect(store.slots(name)[0]?.owner).toBeUndefined();
 });
+
+it('refuses only the waiter whose claim failed; the others still get slots', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store, { capacity: 2 });
+  store.inject('claim', { kind: 'error' });
+  const first = a.acquire({ pool: 'batch' });
+  const second = a.acquire({ pool: 'batch' });
+  const outcomes = await run(Promise.allSettled([first, second]));
+  expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+  const failed = outcomes.find((o) => o.status === 'rejected');
+  expect(failed?.status === 'rejected' && failed.reason).toBeInstanceOf(SemaphoreStoreError);
+});
