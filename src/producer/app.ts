@@ -26,6 +26,8 @@ import { eligibilityRoutes } from './routes/eligibility.js';
 import { limitsRoutes } from './routes/limits.js';
 import { operationsRoutes } from './routes/operations.js';
 import { RateLimiter } from './rate-limiter.js';
+import type { RedisHealth } from './redis-health.js';
+import { RedisUnavailableError } from './redis-unavailable-error.js';
 import { failureReply, securityHeaders, sendReply } from './reply.js';
 import { observeRequest } from './request-metrics.js';
 import { STATUS_PATH, statusPage } from './status/status-page.js';
@@ -36,6 +38,8 @@ export interface ProducerAppDeps {
   readonly keys: readonly ApiKey[];
   readonly boardUsers: readonly BoardUser[];
   readonly redis: Redis;
+  /** Whether Redis answers; bounds every submission's Redis work. */
+  readonly redisHealth: RedisHealth;
   readonly queues: CheckQueues;
   readonly events: OnDemandQueueEvents;
   readonly metrics: ProducerMetrics;
@@ -61,6 +65,10 @@ export interface ProducerAppDeps {
     readonly batchBacklogLimit: number;
     readonly maxWaitSeconds: number;
     readonly idempotencyTtlSeconds: number;
+    /** Longest a submission waits on Redis, in ms. */
+    readonly submitTimeoutMs: number;
+    /** Longest /readyz waits for DynamoDB, in ms (Redis: RedisHealth's ping timeout). */
+    readonly readyTimeoutMs: number;
   };
   /** Stedi's real-time endpoint the workers call (STEDI_ELIGIBILITY_ENDPOINT). */
   readonly stediEndpoint: EligibilityEndpoint;
@@ -93,7 +101,8 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
   app.use(
     operationsRoutes({
       keys: deps.keys,
-      redis: deps.redis,
+      redisHealth: deps.redisHealth,
+      readyTimeoutMs: deps.limits.readyTimeoutMs,
       mode,
       metrics: deps.metrics,
       semaphoreStatus: deps.semaphoreStatus,
@@ -112,11 +121,13 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
       logger: deps.logger,
     }),
   );
+  const deadlineFromNow = () => Date.now() + deps.limits.submitTimeoutMs;
   const limiter = new RateLimiter(
     deps.redis,
     deps.queuePrefix,
     deps.rateLimit.perSecond,
     deps.rateLimit.burst,
+    { health: deps.redisHealth, deadlineFromNow },
   );
   const submitter = new CheckSubmitter({
     queues: deps.queues,
@@ -128,6 +139,8 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
       deps.queues.cipher,
     ),
     mode,
+    health: deps.redisHealth,
+    submitTimeoutMs: deps.limits.submitTimeoutMs,
     batchBacklogLimit: deps.limits.batchBacklogLimit,
     batchMaxItems: deps.limits.batchMaxItems,
     maxWaitSeconds: deps.limits.maxWaitSeconds,
@@ -151,7 +164,8 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
       return;
     }
     const reply = failureReply(err, deps.limits.bodyBytes);
-    if (reply.status >= 500)
+    // Redis outages are logged once, by RedisHealth, not once per request.
+    if (reply.status >= 500 && !(err instanceof RedisUnavailableError))
       deps.logger.error({ err: (err as Error).message, route: routeLabel(req) }, 'request failed');
     sendReply(res, reply);
   });

@@ -2,10 +2,16 @@
  * Submitting checks, independent of the HTTP layer: admission (operator mode, batch backlog),
  * validation, idempotency, the enqueue and the optional wait for the answer. The Express routes
  * and the submit fast lane both answer through it, so they cannot drift apart.
+ *
+ * Everything a submission asks of Redis runs under one deadline (SUBMIT_TIMEOUT_MS from the
+ * request's arrival): past it, or at once while Redis is known not to answer, the answer is 503
+ * with Retry-After. What was already sent may still land when Redis answers again, which is why
+ * an Idempotency-Key retry must, and does, find the same check.
  */
-import type { CheckQueues } from '../shared/check-queues.js';
-import { newCheckId } from '../shared/check-queues.js';
+import type { CheckJob, CheckQueues } from '../shared/check-queues.js';
+import { batchCheckIds, newCheckId } from '../shared/check-queues.js';
 import type { Priority } from '../shared/queues.js';
+import type { CheckRequest } from '../shared/schemas/check-request.js';
 import type { EligibilityEndpoint } from '../shared/stedi-api.js';
 import { submitBatchSchema, submitCheckSchema } from './api-schemas.js';
 import type { ApiKey } from './auth/api-keys.js';
@@ -14,7 +20,9 @@ import { apiStatus, checkPath, checkView } from './check-view.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ModeStore } from './operating-mode.js';
 import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
-import { errorReply, type Reply } from './reply.js';
+import type { RedisHealth } from './redis-health.js';
+import { RedisUnavailableError } from './redis-unavailable-error.js';
+import { errorReply, redisUnavailableReply, type Reply } from './reply.js';
 import { conversionIssues, toIssues } from './validation.js';
 
 /** What submitting needs. */
@@ -23,6 +31,9 @@ export interface CheckSubmitterDeps {
   readonly events: Pick<OnDemandQueueEvents, 'get'>;
   readonly idempotency: IdempotencyStore;
   readonly mode: ModeStore;
+  readonly health: RedisHealth;
+  /** Longest a submission waits on Redis, in ms, when the caller sets no deadline. */
+  readonly submitTimeoutMs: number;
   readonly batchBacklogLimit: number;
   readonly batchMaxItems: number;
   readonly maxWaitSeconds: number;
@@ -37,6 +48,16 @@ export interface SubmitOne {
   /** The raw `wait` query value: absent, a string, or repeated (an array). */
   readonly wait: unknown;
   readonly idempotencyKey: string | undefined;
+  /** When the Redis work must be done (epoch ms); SUBMIT_TIMEOUT_MS from now when absent. */
+  readonly deadline?: number;
+}
+
+/** One POST /v1/eligibility/batch, already authenticated and parsed from JSON. */
+export interface SubmitBatch {
+  readonly key: ApiKey;
+  readonly body: unknown;
+  readonly idempotencyKey: string | undefined;
+  readonly deadline?: number;
 }
 
 /** Admits, validates, enqueues and (optionally) waits; every outcome is a Reply. */
@@ -47,6 +68,11 @@ export class CheckSubmitter {
     this.backlog = new BatchBacklog(deps.queues.queues.batch);
   }
 
+  /** The deadline of a submission arriving now. */
+  deadlineFromNow(): number {
+    return Date.now() + this.deps.submitTimeoutMs;
+  }
+
   /** Handles one single-check submission. */
   async submitOne(input: SubmitOne): Promise<Reply> {
     const { deps } = this;
@@ -55,56 +81,33 @@ export class CheckSubmitter {
       return errorReply(400, 'invalid eligibility check', { issues: toIssues(parsed.error) });
     const wait = parseWait(input.wait, deps.maxWaitSeconds);
     if (typeof wait !== 'number') return wait;
-    const { priority, request } = parsed.data;
-    const unmappable = conversionIssues(request, deps.endpoint, 'request');
+    const unmappable = conversionIssues(parsed.data.request, deps.endpoint, 'request');
     if (unmappable.length > 0)
       return errorReply(400, `invalid eligibility check for Stedi's ${deps.endpoint} endpoint`, {
         issues: unmappable,
       });
-    const refused = await this.admit(priority, 1);
-    if (refused) return refused;
-    const idemKey = input.idempotencyKey;
-    let checkId = newCheckId(priority);
-    let reused = false;
-    if (idemKey !== undefined) {
-      if (idemKey.length < 1 || idemKey.length > 200)
-        return errorReply(400, 'Idempotency-Key must have 1 to 200 characters');
-      const r = await deps.idempotency.reserve(input.key.name, idemKey, parsed.data, checkId);
-      if (r.kind === 'conflict')
-        return errorReply(409, 'Idempotency-Key was already used with a different body');
-      if (r.kind === 'existing') {
-        checkId = r.checkId;
-        reused = true;
-      }
-    }
-    const location = { Location: checkPath(checkId) };
-    let job = reused ? await deps.queues.get(checkId) : undefined;
-    if (!job) {
-      try {
-        job = await deps.queues.add(priority, request, {
-          jobId: checkId,
-          submittedBy: input.key.name,
-        });
-        if (priority === 'batch') this.backlog.added(1);
-      } catch (err) {
-        if (idemKey !== undefined) await deps.idempotency.forget(input.key.name, idemKey);
-        throw err;
-      }
-      if (wait === 0)
-        return {
-          status: 202,
-          headers: location,
-          body: checkView(job, 'waiting', deps.queues.cipher),
-        };
-    }
+    const badKey = checkIdempotencyKey(input.idempotencyKey);
+    if (badKey) return badKey;
+    const enqueued = await this.withinDeadline(input.deadline, () =>
+      this.enqueueOne(input.key, parsed.data, input.idempotencyKey),
+    );
+    if (!('job' in enqueued)) return enqueued;
+    let { job } = enqueued;
+    const location = { Location: checkPath(enqueued.checkId) };
+    if (enqueued.added && wait === 0)
+      return {
+        status: 202,
+        headers: location,
+        body: checkView(job, 'waiting', deps.queues.cipher),
+      };
     if (wait > 0) {
       try {
-        await job.waitUntilFinished(deps.events.get(priority), wait * 1000);
+        await job.waitUntilFinished(deps.events.get(parsed.data.priority), wait * 1000);
       } catch {
         // Failed, or still running at the deadline: either way the state below tells.
       }
       // Re-read only after a wait: without one, the job read above is current.
-      job = (await deps.queues.get(checkId)) ?? job;
+      job = (await deps.queues.get(enqueued.checkId)) ?? job;
     }
     const state = apiStatus(await job.getState()) ?? 'waiting';
     const finished = state === 'completed' || state === 'failed';
@@ -116,9 +119,9 @@ export class CheckSubmitter {
   }
 
   /** Handles one batch submission: all items valid and admitted, or nothing enqueued. */
-  async submitBatch(key: ApiKey, body: unknown): Promise<Reply> {
+  async submitBatch(input: SubmitBatch): Promise<Reply> {
     const refusedAs = 'invalid batch: nothing was enqueued';
-    const parsed = submitBatchSchema.safeParse(body);
+    const parsed = submitBatchSchema.safeParse(input.body);
     if (!parsed.success) return errorReply(400, refusedAs, { issues: toIssues(parsed.error) });
     const { items } = parsed.data;
     const max = this.deps.batchMaxItems;
@@ -132,9 +135,62 @@ export class CheckSubmitter {
       conversionIssues(item, this.deps.endpoint, `items.${i}`),
     );
     if (unmappable.length > 0) return errorReply(400, refusedAs, { issues: unmappable });
+    const badKey = checkIdempotencyKey(input.idempotencyKey);
+    if (badKey) return badKey;
+    return this.withinDeadline(input.deadline, () =>
+      this.enqueueBatch(input.key, items, input.idempotencyKey),
+    );
+  }
+
+  /** Admission, idempotency and the enqueue of one check: the job, or the refusal. */
+  private async enqueueOne(
+    key: ApiKey,
+    body: { priority: Priority; request: CheckRequest },
+    idemKey: string | undefined,
+  ): Promise<Reply | { job: CheckJob; checkId: string; added: boolean }> {
+    const { deps } = this;
+    const { priority, request } = body;
+    const refused = await this.admit(priority, 1);
+    if (refused) return refused;
+    let checkId = newCheckId(priority);
+    if (idemKey !== undefined) {
+      const r = await deps.idempotency.reserve(key.name, idemKey, body, checkId);
+      if (r.kind === 'conflict')
+        return errorReply(409, 'Idempotency-Key was already used with a different body');
+      if (r.kind === 'existing') {
+        checkId = r.id;
+        const job = await deps.queues.get(checkId);
+        if (job) return { job, checkId, added: false };
+        // Reserved by a request whose enqueue failed or timed out (and may still land): enqueue
+        // under the same id, which BullMQ adds at most once.
+      }
+    }
+    const job = await deps.queues.add(priority, request, { jobId: checkId, submittedBy: key.name });
+    if (priority === 'batch') this.backlog.added(1);
+    return { job, checkId, added: true };
+  }
+
+  private async enqueueBatch(
+    key: ApiKey,
+    items: CheckRequest[],
+    idemKey: string | undefined,
+  ): Promise<Reply> {
     const refused = await this.admit('batch', items.length);
     if (refused) return refused;
-    const jobs = await this.deps.queues.addBulk('batch', items, key.name);
+    let batchId = newCheckId('batch');
+    if (idemKey !== undefined) {
+      // Its own namespace: a single check's body never matches a batch's.
+      const r = await this.deps.idempotency.reserve(key.name, idemKey, { batch: items }, batchId);
+      if (r.kind === 'conflict')
+        return errorReply(409, 'Idempotency-Key was already used with a different body');
+      if (r.kind === 'existing') batchId = r.id;
+    }
+    const jobs = await this.deps.queues.addBulk(
+      'batch',
+      items,
+      key.name,
+      batchCheckIds(batchId, items.length),
+    );
     this.backlog.added(jobs.length);
     return {
       status: 202,
@@ -147,6 +203,19 @@ export class CheckSubmitter {
         })),
       },
     };
+  }
+
+  /** Runs a submission's Redis work by its deadline; 503 if Redis does not answer by then. */
+  private async withinDeadline<T>(
+    deadline: number | undefined,
+    work: () => Promise<T>,
+  ): Promise<T | Reply> {
+    try {
+      return await this.deps.health.run(work, deadline ?? this.deadlineFromNow());
+    } catch (err) {
+      if (!(err instanceof RedisUnavailableError)) throw err;
+      return redisUnavailableReply(err);
+    }
   }
 
   /** Refuses work in draining/maintenance mode (503) and batch work past the backlog limit (429). */
@@ -163,6 +232,12 @@ export class CheckSubmitter {
       headers: { 'Retry-After': '30' },
     });
   }
+}
+
+/** The 400 of an Idempotency-Key of the wrong length; undefined when absent or fine. */
+function checkIdempotencyKey(key: string | undefined): Reply | undefined {
+  if (key === undefined || (key.length >= 1 && key.length <= 200)) return undefined;
+  return errorReply(400, 'Idempotency-Key must have 1 to 200 characters');
 }
 
 /** `?wait=` in seconds, bounded; otherwise the 400 answer. */

@@ -17,6 +17,7 @@ import type { CheckSubmitter } from './check-submitter.js';
 import { isJsonRequest } from './json-content-type.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
+import { RedisUnavailableError } from './redis-unavailable-error.js';
 import { errorReply, failureReply, writeReply, type Reply } from './reply.js';
 import { recordRequest } from './request-metrics.js';
 
@@ -48,12 +49,17 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
     if ((q < 0 ? url : url.slice(0, q)) !== FAST_SUBMIT_PATH) return false;
     const started = performance.now();
     deps.jsonBody(req, res, (err?: unknown) => {
-      void answer(req, err, q < 0 ? '' : url.slice(q + 1))
+      // From here on everything waits on Redis, so the answer's deadline starts here (as in
+      // Express, whose body parser also runs first): a slow upload is not Redis's fault.
+      const deadline = deps.submitter.deadlineFromNow();
+      void answer(req, err, q < 0 ? '' : url.slice(q + 1), deadline)
         .catch((e: unknown) => {
-          deps.logger.error(
-            { err: (e as Error).message, route: FAST_SUBMIT_PATH },
-            'request failed',
-          );
+          // Redis outages are logged once, by RedisHealth, not once per request.
+          if (!(e instanceof RedisUnavailableError))
+            deps.logger.error(
+              { err: (e as Error).message, route: FAST_SUBMIT_PATH },
+              'request failed',
+            );
           return failureReply(e, deps.bodyLimitBytes);
         })
         .then((reply) => {
@@ -64,11 +70,16 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
     return true;
   };
 
-  async function answer(req: IncomingMessage, bodyError: unknown, query: string): Promise<Reply> {
+  async function answer(
+    req: IncomingMessage,
+    bodyError: unknown,
+    query: string,
+    deadline: number,
+  ): Promise<Reply> {
     if (bodyError) return failureReply(bodyError, deps.bodyLimitBytes);
     const key = authorize(deps.keys, req.headers.authorization, 'submit');
     if (!isApiKey(key)) return key;
-    const refused = await deps.limiter.refusal(key);
+    const refused = await deps.limiter.refusal(key, deadline);
     if (refused) return refused;
     if (!isJsonRequest(req)) return errorReply(415, 'Content-Type must be application/json');
     const idempotencyKey = req.headers['idempotency-key'];
@@ -78,6 +89,7 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
       // Express's 'simple' query parser is node:querystring too.
       wait: query ? parseQuery(query).wait : undefined,
       idempotencyKey: Array.isArray(idempotencyKey) ? idempotencyKey.join(', ') : idempotencyKey,
+      deadline,
     });
   }
 }

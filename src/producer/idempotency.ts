@@ -1,7 +1,12 @@
 /**
  * Idempotency-Key support, per API key: the first request with a key reserves it with a hash of
- * its body and the check id it will create; a repeat with the same body gets that check, a repeat
- * with another body is a conflict. SET NX makes the reservation atomic across producers.
+ * its body and the id it will enqueue under (a check's, or a batch's); a repeat with the same body
+ * gets that id, a repeat with another body is a conflict. SET NX makes the reservation atomic
+ * across producers.
+ *
+ * A reservation is never taken back, even when the enqueue fails or times out: its outcome is then
+ * unknown (Redis may still run it), and every enqueue for the key uses the reserved id, which
+ * BullMQ adds at most once. So a client retrying with the key gets one check, whatever happened.
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -10,7 +15,7 @@ import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 /** Outcome of reserving an idempotency key. */
 export type Reservation =
   | { readonly kind: 'new' }
-  | { readonly kind: 'existing'; readonly checkId: string }
+  | { readonly kind: 'existing'; readonly id: string }
   | { readonly kind: 'conflict' };
 
 /** Idempotency records in Redis, kept for `ttlSeconds`. */
@@ -23,26 +28,16 @@ export class IdempotencyStore {
     private readonly cipher: ValueCipher,
   ) {}
 
-  /** Reserves `key` of `keyName` for `checkId` unless it was used before. */
-  async reserve(
-    keyName: string,
-    key: string,
-    body: unknown,
-    checkId: string,
-  ): Promise<Reservation> {
+  /** Reserves `key` of `keyName` for `id` unless it was used before. */
+  async reserve(keyName: string, key: string, body: unknown, id: string): Promise<Reservation> {
     const hash = this.cipher.digest(JSON.stringify(body));
     const redisKey = this.redisKey(keyName, key);
-    const set = await this.redis.set(redisKey, `${hash} ${checkId}`, 'EX', this.ttlSeconds, 'NX');
+    const set = await this.redis.set(redisKey, `${hash} ${id}`, 'EX', this.ttlSeconds, 'NX');
     if (set === 'OK') return { kind: 'new' };
     const existing = (await this.redis.get(redisKey)) ?? '';
     const [existingHash, existingId] = existing.split(' ');
-    if (existingHash === hash && existingId) return { kind: 'existing', checkId: existingId };
+    if (existingHash === hash && existingId) return { kind: 'existing', id: existingId };
     return { kind: 'conflict' };
-  }
-
-  /** Forgets a reservation whose check could not be enqueued. */
-  async forget(keyName: string, key: string): Promise<void> {
-    await this.redis.del(this.redisKey(keyName, key));
   }
 
   private redisKey(keyName: string, key: string): string {

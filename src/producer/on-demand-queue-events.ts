@@ -1,5 +1,6 @@
 import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { blockingDuplicate } from '../shared/clients/redis.js';
 import type { Logger } from '../shared/logger.js';
 import { queueNames, type Priority } from '../shared/queues.js';
 
@@ -23,7 +24,8 @@ export class OnDemandQueueEvents {
     let events = this.open.get(priority);
     if (!events) {
       events = new QueueEvents(queueNames[priority], {
-        connection: this.redis.duplicate(),
+        // A blocking reader: without the request paths' command timeout.
+        connection: blockingDuplicate(this.redis),
         prefix: this.prefix,
       });
       events.on('error', (err) => this.logger.error({ err: err.message }, 'queue events error'));

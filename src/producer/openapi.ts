@@ -17,6 +17,20 @@ const errors = {
   '400': { description: 'Invalid input; `issues` names each field', ...json('Error') },
   ...authErrors,
 };
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  schema: { type: 'string', minLength: 1, maxLength: 200 },
+  description:
+    'Makes retries safe: a repeat with the same key and body gets the same check (for a batch, ' +
+    'the same checks), never a second one; the same key with another body gets 409. Keys are ' +
+    'remembered per API key for IDEMPOTENCY_TTL_SECONDS. Send one whenever you may retry: a ' +
+    'submission answered 503 (or with no answer) may still be accepted once Redis answers again.',
+};
+const unavailable =
+  'Draining or maintenance mode; or Redis (the queue store) did not answer within ' +
+  'SUBMIT_TIMEOUT_MS. See Retry-After. After a Redis timeout the submission may still be ' +
+  'accepted when Redis answers again: retry with the same Idempotency-Key to get the same check';
 
 let built: Record<string, unknown> | undefined;
 
@@ -60,7 +74,7 @@ function buildDocument(): Record<string, unknown> {
               schema: { type: 'integer', minimum: 0 },
               description: 'Seconds to wait for the answer',
             },
-            { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', maxLength: 200 } },
+            idempotencyKey,
           ],
           requestBody: { required: true, ...json('SubmitCheck') },
           responses: {
@@ -70,18 +84,21 @@ function buildDocument(): Record<string, unknown> {
             '409': { description: 'Idempotency-Key reused with another body', ...json('Error') },
             '413': { description: 'Body too large', ...json('Error') },
             '415': { description: 'Not application/json', ...json('Error') },
-            '503': { description: 'Draining or maintenance mode', ...json('Error') },
+            '503': { description: unavailable, ...json('Error') },
           },
         },
       },
       '/v1/eligibility/batch': {
         post: {
           summary: 'Submit a batch of checks, all or nothing (scope submit)',
+          parameters: [idempotencyKey],
           requestBody: { required: true, ...json('SubmitBatch') },
           responses: {
             '202': { description: 'Accepted' },
             ...errors,
+            '409': { description: 'Idempotency-Key reused with another body', ...json('Error') },
             '429': { description: 'Batch backlog full; see Retry-After', ...json('Error') },
+            '503': { description: unavailable, ...json('Error') },
           },
         },
       },
@@ -149,12 +166,17 @@ function buildDocument(): Record<string, unknown> {
         },
       },
       '/healthz': {
-        get: { security: [], summary: 'Alive', responses: { '200': { description: 'Alive' } } },
+        get: {
+          security: [],
+          summary: 'Alive (the process answers; says nothing of Redis or DynamoDB)',
+          responses: { '200': { description: 'Alive' } },
+        },
       },
       '/readyz': {
         get: {
           security: [],
-          summary: 'Redis and DynamoDB reachable',
+          summary:
+            'Redis and DynamoDB answer, each within READY_TIMEOUT_MS (unanswered counts as unreachable)',
           responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
         },
       },

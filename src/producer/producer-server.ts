@@ -7,7 +7,7 @@ import { cipherFromConfig, type Config } from '../shared/config.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import { CheckQueues } from '../shared/check-queues.js';
 import { createDynamoClient } from '../shared/clients/dynamodb.js';
-import { createRedis } from '../shared/clients/redis.js';
+import { createRequestRedis, readyWithin } from '../shared/clients/redis.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
 import { DynamoSemaphoreStore, inspectSemaphore } from '../shared/semaphore/index.js';
@@ -26,6 +26,7 @@ import { parseBoardUsers } from './bull-board.js';
 import { createProducerMetrics } from './metrics.js';
 import { OnDemandQueueEvents } from './on-demand-queue-events.js';
 import { readStatus } from './status/status-view.js';
+import { RedisHealth } from './redis-health.js';
 
 /** Development defaults, refused in production. */
 export const devCredentials = {
@@ -55,7 +56,15 @@ export async function startProducer(
   // Before any connection opens, so a bad PAYER_CAP fails fast and leaks nothing.
   const configured = configuredLimits(config, tenantDefaultsOf(keys));
   let limits: EffectiveLimits = configured;
-  const redis = createRedis(config.REDIS_URL, { name: 'eq-producer' });
+  // Request paths must not wait on Redis: commands time out, and fail at once while disconnected.
+  const redis = createRequestRedis(config.REDIS_URL, {
+    name: 'eq-producer',
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
+  const redisHealth = new RedisHealth(redis, { pingTimeoutMs: config.READY_TIMEOUT_MS, logger });
+  // Commands fail rather than wait while the connection is not ready, so give it a moment (but
+  // never hold startup on Redis: readiness tells when it is there).
+  await readyWithin(redis, 2_000);
   const queues = CheckQueues.fromConfig(redis, config, cipher);
   const events = new OnDemandQueueEvents(redis, config.QUEUE_PREFIX, logger);
   const dynamo = createDynamoClient({
@@ -93,6 +102,7 @@ export async function startProducer(
     keys,
     boardUsers,
     redis,
+    redisHealth,
     queues,
     events,
     metrics: createProducerMetrics(queues),
@@ -123,6 +133,8 @@ export async function startProducer(
       batchBacklogLimit: config.BATCH_BACKLOG_LIMIT,
       maxWaitSeconds: config.MAX_WAIT_SECONDS,
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
+      submitTimeoutMs: config.SUBMIT_TIMEOUT_MS,
+      readyTimeoutMs: config.READY_TIMEOUT_MS,
     },
     stediEndpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
   });
@@ -139,7 +151,12 @@ export async function startProducer(
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.allSettled([events.close(), queues.close(), limitsWatch.close()]);
+      await Promise.allSettled([
+        events.close(),
+        queues.close(),
+        limitsWatch.close(),
+        redisHealth.close(),
+      ]);
       await redis.quit().catch(() => undefined);
       dynamo.destroy();
     },

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { RedisScript } from '../shared/clients/redis-script.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { apiKeyOf } from './auth/require-scope.js';
+import type { RedisHealth } from './redis-health.js';
 import { errorReply, sendReply, type Reply } from './reply.js';
 
 // KEYS[1] bucket; ARGV: rate per second, burst, tokens wanted.
@@ -58,6 +59,12 @@ export class RateLimiter {
     private readonly ratePerSecond: number,
     /** Requests a key may send at once after being idle. */
     private readonly burst: number,
+    /** Bounds the take: a RedisUnavailableError when Redis does not answer by the deadline. */
+    private readonly bound?: {
+      readonly health: RedisHealth;
+      /** The deadline of a request arriving now (epoch ms). */
+      deadlineFromNow(): number;
+    },
   ) {}
 
   private pending = new Map<string, Waiter[]>();
@@ -96,9 +103,15 @@ export class RateLimiter {
     }
   }
 
-  /** The 429 answer (with Retry-After) if `key` is past its rate; undefined if admitted. */
-  async refusal(key: ApiKey): Promise<Reply | undefined> {
-    const { allowed, retryAfterMs } = await this.take(key.name);
+  /**
+   * The 429 answer (with Retry-After) if `key` is past its rate; undefined if admitted. Throws
+   * RedisUnavailableError when Redis does not answer by `deadline`.
+   */
+  async refusal(key: ApiKey, deadline?: number): Promise<Reply | undefined> {
+    const { bound } = this;
+    const { allowed, retryAfterMs } = bound
+      ? await bound.health.run(() => this.take(key.name), deadline ?? bound.deadlineFromNow())
+      : await this.take(key.name);
     if (allowed) return undefined;
     return errorReply(
       429,
@@ -107,14 +120,23 @@ export class RateLimiter {
     );
   }
 
-  /** Express middleware (after requireScope): 429 with Retry-After past the key's rate. */
+  /**
+   * Express middleware (after requireScope): 429 with Retry-After past the key's rate. The take
+   * counts against the request's deadline when one is set in `res.locals.deadline`.
+   */
   middleware() {
     return async (_req: Request, res: Response, next: NextFunction): Promise<void> => {
       const key = apiKeyOf(res);
       if (!key) return next();
-      const refused = await this.refusal(key);
+      const refused = await this.refusal(key, deadlineOf(res));
       if (refused) return sendReply(res, refused);
       next();
     };
   }
+}
+
+/** The deadline a route set for a request's Redis work (epoch ms), if any. */
+export function deadlineOf(res: Response): number | undefined {
+  const d = (res.locals as { deadline?: unknown }).deadline;
+  return typeof d === 'number' ? d : undefined;
 }

@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Response } from 'express';
+import { RedisUnavailableError } from './redis-unavailable-error.js';
 
 /** Status, JSON body and extra headers of one answer. */
 export interface Reply {
@@ -58,11 +59,29 @@ export function writeReply(res: ServerResponse, reply: Reply): void {
   res.end(json);
 }
 
+/** Seconds a client is asked to wait before retrying when Redis does not answer. */
+const REDIS_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * The 503 of a request Redis did not answer in time. A submission may still land when Redis
+ * answers again, so the answer says how to retry without a second check.
+ */
+export function redisUnavailableReply(err: RedisUnavailableError): Reply {
+  return errorReply(
+    503,
+    `the queue store (Redis) is not answering (${err.message}); retry later. A check submitted ` +
+      'now may still be accepted when it answers again: retry it with the same Idempotency-Key ' +
+      'to get the same check, never a second one',
+    { headers: { 'Retry-After': String(REDIS_RETRY_AFTER_SECONDS) } },
+  );
+}
+
 /**
  * The answer to a failure while reading the body (body-parser's typed errors), or to an
  * unexpected one: never a 5xx for anything a client sent, and no internals in the body.
  */
 export function failureReply(err: unknown, bodyLimitBytes: number): Reply {
+  if (err instanceof RedisUnavailableError) return redisUnavailableReply(err);
   const e = err as { type?: string; status?: number };
   if (e.type === 'entity.too.large')
     return errorReply(413, `request body is larger than ${bodyLimitBytes} bytes`);

@@ -16,6 +16,14 @@ export function newCheckId(priority: Priority): string {
   return idPrefix[priority] + randomUUID();
 }
 
+/**
+ * The ids of a batch's checks, derived from the batch's id: a batch enqueued again under the same
+ * id (a client's retry) names the same checks, and BullMQ adds each at most once.
+ */
+export function batchCheckIds(batchId: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${batchId}-${i}`);
+}
+
 /** A job of either queue. */
 export type CheckJob = Job<CheckJobData, CheckJobResult>;
 
@@ -103,11 +111,12 @@ export class CheckQueues {
     });
   }
 
-  /** Enqueues many checks of one priority in one round trip. */
+  /** Enqueues many checks of one priority in one round trip; `jobIds` make it idempotent. */
   async addBulk(
     priority: Priority,
     requests: readonly CheckRequest[],
     submittedBy?: string,
+    jobIds?: readonly string[],
   ): Promise<CheckJob[]> {
     const submittedAt = Date.now();
     const opts = jobOptions(this.settings[priority]);
@@ -121,7 +130,7 @@ export class CheckQueues {
         data: this.jobData(priority, request, submittedAt, submittedBy),
         opts: {
           ...opts,
-          jobId: newCheckId(priority),
+          jobId: jobIds?.[i] ?? newCheckId(priority),
           ...(fair[i] !== undefined ? { priority: fair[i] } : {}),
         },
       })),

@@ -154,6 +154,16 @@ export const envSchema = z
     BODY_LIMIT_BYTES: int(2 * 1024 * 1024, 1_024),
     /** How long an Idempotency-Key is remembered, in seconds. */
     IDEMPOTENCY_TTL_SECONDS: int(86_400, 1),
+    /**
+     * Longest a submission (POST /v1/eligibility or /batch) waits on Redis, rate limit included,
+     * in ms; past it the answer is 503 with Retry-After. The checks may still land when Redis
+     * answers again, so clients retry with the same Idempotency-Key.
+     */
+    SUBMIT_TIMEOUT_MS: int(1_500, 50),
+    /** Longest /readyz waits for Redis and for DynamoDB, in ms (also the producer's Redis probe). */
+    READY_TIMEOUT_MS: int(500, 50),
+    /** Any other Redis command of the producer fails after this, in ms (reads, Bull Board, metrics). */
+    REDIS_COMMAND_TIMEOUT_MS: int(2_000, 100),
 
     REALTIME_ATTEMPTS: int(3, 1),
     REALTIME_BACKOFF_MS: int(2_000, 0),

@@ -6,7 +6,7 @@ import { authenticatedKey, requireScope } from '../auth/require-scope.js';
 import { apiStatus, checkView } from '../check-view.js';
 import type { CheckSubmitter } from '../check-submitter.js';
 import { isJsonRequest } from '../json-content-type.js';
-import type { RateLimiter } from '../rate-limiter.js';
+import { deadlineOf, type RateLimiter } from '../rate-limiter.js';
 import { sendReply } from '../reply.js';
 
 /** What the eligibility routes need. */
@@ -21,7 +21,12 @@ export interface EligibilityRouteDeps {
 export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
   const router = Router();
   const limit = deps.limiter.middleware();
-  const submit: RequestHandler[] = [requireScope(deps.keys, 'submit'), limit];
+  // A submission's Redis work, rate limit included, shares one deadline from its arrival.
+  const startDeadline: RequestHandler = (_req, res, next) => {
+    res.locals.deadline = deps.submitter.deadlineFromNow();
+    next();
+  };
+  const submit: RequestHandler[] = [startDeadline, requireScope(deps.keys, 'submit'), limit];
   const read: RequestHandler[] = [requireScope(deps.keys, 'read'), limit];
 
   // The same answers as the fast lane (fast-submit.ts), for paths it leaves to Express.
@@ -34,13 +39,22 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
         body: req.body,
         wait: req.query.wait,
         idempotencyKey: req.get('idempotency-key'),
+        ...deadline(res),
       }),
     );
   });
 
   router.post('/batch', ...submit, async (req, res) => {
     if (!requireJson(req, res)) return;
-    sendReply(res, await deps.submitter.submitBatch(authenticatedKey(res), req.body));
+    sendReply(
+      res,
+      await deps.submitter.submitBatch({
+        key: authenticatedKey(res),
+        body: req.body,
+        idempotencyKey: req.get('idempotency-key'),
+        ...deadline(res),
+      }),
+    );
   });
 
   router.get('/:id', ...read, async (req, res) => {
@@ -76,6 +90,11 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
   });
 
   return router;
+}
+
+function deadline(res: Response): { deadline?: number } {
+  const d = deadlineOf(res);
+  return d === undefined ? {} : { deadline: d };
 }
 
 function requireJson(req: Request, res: Response): boolean {

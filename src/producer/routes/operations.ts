@@ -1,10 +1,10 @@
 /** Health, readiness, metrics, the operator mode, and the semaphore and scheduler views. */
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
 import { modeSchema } from '../api-schemas.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import { apiKeyOf, requireScope } from '../auth/require-scope.js';
 import type { ModeStore } from '../operating-mode.js';
+import type { RedisHealth } from '../redis-health.js';
 import type { ProducerMetrics } from '../metrics.js';
 import { toIssues } from '../validation.js';
 import type { SemaphoreStatus } from '../../shared/semaphore/index.js';
@@ -14,7 +14,9 @@ import type { Logger } from '../../shared/logger.js';
 /** What the operations routes need. */
 export interface OperationsDeps {
   readonly keys: readonly ApiKey[];
-  readonly redis: Redis;
+  readonly redisHealth: Pick<RedisHealth, 'ready'>;
+  /** Longest /readyz waits for DynamoDB, in ms. */
+  readonly readyTimeoutMs: number;
   readonly mode: ModeStore;
   readonly metrics: ProducerMetrics;
   readonly semaphoreStatus: () => Promise<SemaphoreStatus>;
@@ -27,13 +29,21 @@ export interface OperationsDeps {
 /** Builds the operations router (mounted at /). */
 export function operationsRoutes(deps: OperationsDeps): Router {
   const router = Router();
+  // Liveness only: a producer whose Redis is down is not fixed by restarting it, and restarting
+  // every producer at once during a Redis outage would only add to it. Readiness says the rest.
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
-    const checks = await Promise.allSettled([deps.redis.ping(), deps.dynamoReady()]);
-    const [redis, dynamo] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'));
-    const ready = redis === 'ok' && dynamo === 'ok';
+    // Each dependency answers within its bound or counts as unreachable: a load balancer asking
+    // must get an answer, and a stopped Redis or DynamoDB would otherwise give none.
+    const [redisOk, dynamoOk] = await Promise.all([
+      deps.redisHealth.ready().catch(() => false),
+      answersWithin(deps.dynamoReady(), deps.readyTimeoutMs),
+    ]);
+    const redis = redisOk ? 'ok' : 'unreachable';
+    const dynamo = dynamoOk ? 'ok' : 'unreachable';
+    const ready = redisOk && dynamoOk;
     res
       .status(ready ? 200 : 503)
       .json({ status: ready ? 'ready' : 'not ready', redis, dynamodb: dynamo });
@@ -67,4 +77,22 @@ export function operationsRoutes(deps: OperationsDeps): Router {
     res.json({ mode: parsed.data.mode });
   });
   return router;
+}
+
+/** Whether `check` resolves within `ms`; a rejection or no answer in time is false. */
+async function answersWithin(check: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      check.then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
