@@ -24,6 +24,8 @@ import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
 import { openApiDocument } from './openapi.js';
 import { eligibilityRoutes } from './routes/eligibility.js';
 import { limitsRoutes } from './routes/limits.js';
+import { runRoutes } from './routes/runs.js';
+import { RunStore } from '../shared/runs/run-store.js';
 import { operationsRoutes } from './routes/operations.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RedisHealth } from './redis-health.js';
@@ -69,6 +71,8 @@ export interface ProducerAppDeps {
     readonly submitTimeoutMs: number;
     /** Longest /readyz waits for DynamoDB, in ms (Redis: RedisHealth's ping timeout). */
     readonly readyTimeoutMs: number;
+    /** How long a run's record is kept, in ms: as long as its longest-kept check. */
+    readonly runRetentionMs: number;
   };
   /** Stedi's real-time endpoint the workers call (STEDI_ELIGIBILITY_ENDPOINT). */
   readonly stediEndpoint: EligibilityEndpoint;
@@ -129,7 +133,14 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
     deps.rateLimit.burst,
     { health: deps.redisHealth, deadlineFromNow },
   );
+  const runs = new RunStore(
+    deps.redis,
+    deps.queuePrefix,
+    deps.queues.queues.batch,
+    deps.limits.runRetentionMs,
+  );
   const submitter = new CheckSubmitter({
+    runs,
     queues: deps.queues,
     events: deps.events,
     idempotency: new IdempotencyStore(
@@ -155,6 +166,7 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
       limiter,
     }),
   );
+  app.use('/v1/runs', runRoutes({ keys: deps.keys, queues: deps.queues, runs, limiter }));
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });

@@ -11,12 +11,14 @@
 import type { CheckJob, CheckQueues } from '../shared/check-queues.js';
 import { batchCheckIds, newCheckId } from '../shared/check-queues.js';
 import type { Priority } from '../shared/queues.js';
+import type { RunStore } from '../shared/runs/run-store.js';
 import type { CheckRequest } from '../shared/schemas/check-request.js';
 import type { EligibilityEndpoint } from '../shared/stedi-api.js';
 import { submitBatchSchema, submitCheckSchema } from './api-schemas.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { BatchBacklog } from './batch-backlog.js';
 import { apiStatus, checkPath, checkView } from './check-view.js';
+import { runPath } from './runs/run-view.js';
 import type { IdempotencyStore } from './idempotency.js';
 import type { ModeStore } from './operating-mode.js';
 import type { OnDemandQueueEvents } from './on-demand-queue-events.js';
@@ -30,6 +32,8 @@ export interface CheckSubmitterDeps {
   readonly queues: CheckQueues;
   readonly events: Pick<OnDemandQueueEvents, 'get'>;
   readonly idempotency: IdempotencyStore;
+  /** Each batch POST is a run. */
+  readonly runs: RunStore;
   readonly mode: ModeStore;
   readonly health: RedisHealth;
   /** Longest a submission waits on Redis, in ms, when the caller sets no deadline. */
@@ -185,22 +189,23 @@ export class CheckSubmitter {
         return errorReply(409, 'Idempotency-Key was already used with a different body');
       if (r.kind === 'existing') batchId = r.id;
     }
-    const jobs = await this.deps.queues.addBulk(
-      'batch',
-      items,
-      key.name,
-      batchCheckIds(batchId, items.length),
-    );
-    this.backlog.added(jobs.length);
+    const ids = batchCheckIds(batchId, items.length);
+    // The run exists before its checks, so none can finish unseen by it. A retry of a run that
+    // was cancelled meanwhile must not bring its removed checks back.
+    await this.deps.runs.create(batchId, key.name, items.length);
+    const run = await this.deps.runs.get(batchId);
+    if (!run?.cancelledAt) {
+      const jobs = await this.deps.queues.addBulk('batch', items, key.name, ids);
+      this.backlog.added(jobs.length);
+    }
     return {
       status: 202,
+      headers: { Location: runPath(batchId) },
       body: {
-        count: jobs.length,
-        checks: jobs.map((j) => ({
-          id: j.id,
-          status: 'waiting',
-          links: { self: checkPath(j.id ?? '') },
-        })),
+        runId: batchId,
+        count: ids.length,
+        checks: ids.map((id) => ({ id, status: 'waiting', links: { self: checkPath(id) } })),
+        links: { run: runPath(batchId) },
       },
     };
   }

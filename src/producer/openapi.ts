@@ -4,6 +4,7 @@ import { checkViewSchema, errorSchema, modeSchema, submitDocSchemas } from './ap
 import { concurrencySchema, limitsViewSchema } from './limits-schemas.js';
 import { limitOverridesSchema } from '../shared/scheduling/limits.js';
 import { checkSummarySchema } from '../shared/schemas/check-summary.js';
+import { batchAcceptedSchema, runResultRowSchema, runViewSchema } from './runs/run-schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const json = (ref: string) => ({
@@ -31,6 +32,8 @@ const unavailable =
   'Draining or maintenance mode; or Redis (the queue store) did not answer within ' +
   'SUBMIT_TIMEOUT_MS. See Retry-After. After a Redis timeout the submission may still be ' +
   'accepted when Redis answers again: retry with the same Idempotency-Key to get the same check';
+
+const runId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 let built: Record<string, unknown> | undefined;
 
@@ -60,6 +63,9 @@ function buildDocument(): Record<string, unknown> {
         Limits: schema(limitsViewSchema),
         Concurrency: schema(concurrencySchema),
         Error: schema(errorSchema),
+        BatchAccepted: schema(batchAcceptedSchema),
+        Run: schema(runViewSchema),
+        RunResultRow: schema(runResultRowSchema),
       },
     },
     security: [{ apiKey: [] }],
@@ -94,7 +100,10 @@ function buildDocument(): Record<string, unknown> {
           parameters: [idempotencyKey],
           requestBody: { required: true, ...json('SubmitBatch') },
           responses: {
-            '202': { description: 'Accepted' },
+            '202': {
+              description: 'Accepted as one run; Location names the run',
+              ...json('BatchAccepted'),
+            },
             ...errors,
             '409': { description: 'Idempotency-Key reused with another body', ...json('Error') },
             '429': { description: 'Batch backlog full; see Retry-After', ...json('Error') },
@@ -116,6 +125,82 @@ function buildDocument(): Record<string, unknown> {
           responses: {
             '200': { description: 'Cancelled' },
             '409': { description: 'Already started or finished', ...json('Error') },
+          },
+        },
+      },
+      '/v1/runs/{id}': {
+        parameters: [runId],
+        get: {
+          summary:
+            'A run (the checks of one batch POST): counts by state, progress, estimated time to completion (scope read)',
+          responses: {
+            '200': { description: 'The run', ...json('Run') },
+            ...authErrors,
+            '404': { description: 'Unknown id, or a run of another API key', ...json('Error') },
+          },
+        },
+        delete: {
+          summary:
+            'Cancel the checks of a run that have not started; running ones finish (scope submit)',
+          responses: {
+            '200': {
+              description: 'The run after cancellation; `cancelledNow` checks were removed',
+              ...json('Run'),
+            },
+            ...authErrors,
+            '404': { description: 'Unknown id, or a run of another API key', ...json('Error') },
+          },
+        },
+      },
+      '/v1/runs/{id}/results': {
+        parameters: [runId],
+        get: {
+          summary:
+            "A page of a run's finished checks, in the order they were first seen finished (scope read)",
+          parameters: [
+            {
+              name: 'cursor',
+              in: 'query',
+              schema: { type: 'integer', minimum: 0, default: 0 },
+              description:
+                'The `Next-Cursor` of the previous page (0: from the start). Stable while the run progresses: checks finishing later come after it',
+            },
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 1000, default: 500 },
+            },
+            {
+              name: 'format',
+              in: 'query',
+              schema: { type: 'string', enum: ['jsonl', 'csv'], default: 'jsonl' },
+              description:
+                'JSON lines (one RunResultRow a line) or CSV (the same columns, the summary as JSON; a header line on the first page)',
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'Rows after the cursor',
+              headers: {
+                'Next-Cursor': {
+                  description: 'Pass as `cursor` to read on',
+                  schema: { type: 'integer' },
+                },
+                'Results-Complete': {
+                  description: '`true` once every check of the run has been read',
+                  schema: { type: 'boolean' },
+                },
+              },
+              content: {
+                'application/x-ndjson': {
+                  schema: { $ref: '#/components/schemas/RunResultRow' },
+                },
+                'text/csv': { schema: { type: 'string' } },
+              },
+            },
+            '400': { description: 'Invalid cursor, limit or format', ...json('Error') },
+            ...authErrors,
+            '404': { description: 'Unknown id, or a run of another API key', ...json('Error') },
           },
         },
       },

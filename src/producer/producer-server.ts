@@ -135,6 +135,8 @@ export async function startProducer(
       idempotencyTtlSeconds: config.IDEMPOTENCY_TTL_SECONDS,
       submitTimeoutMs: config.SUBMIT_TIMEOUT_MS,
       readyTimeoutMs: config.READY_TIMEOUT_MS,
+      runRetentionMs:
+        Math.max(config.RESULT_RETENTION_SECONDS, config.FAILED_RETENTION_SECONDS) * 1000,
     },
     stediEndpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
   });

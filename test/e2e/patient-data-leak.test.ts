@@ -1,8 +1,8 @@
 /**
  * Runs checks with recognisable patient values through the whole path (REST, Redis, worker,
  * simulator, results, Bull Board, errors), in both request shapes, then searches every log line,
- * every Redis value under the deployment's prefix, every Bull Board API answer, every error body
- * and every result summary for them. The last two tests switch encryption, then redaction, off
+ * every Redis value under the deployment's prefix, every Bull Board API answer, every error body,
+ * every result summary and every run view and results export for them. The last two tests switch encryption, then redaction, off
  * and show the same search finds the values.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -42,7 +42,7 @@ afterEach(async () => {
   p = w = undefined;
 });
 
-type Found = Record<'logs' | 'redis' | 'board' | 'errors' | 'summaries', string[]>;
+type Found = Record<'logs' | 'redis' | 'board' | 'errors' | 'summaries' | 'runs', string[]>;
 
 async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }): Promise<Found> {
   const logs = captureLogger();
@@ -77,7 +77,12 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     const text = await res.text();
     expect(res.status, text.slice(0, 300)).toBe(expected);
     if (scanBody) errors.push([`POST ${path} -> ${res.status}`, text]);
-    return JSON.parse(text) as { id?: string; checks?: { id: string }[]; summary?: unknown };
+    return JSON.parse(text) as {
+      id?: string;
+      runId?: string;
+      checks?: { id: string }[];
+      summary?: unknown;
+    };
   };
 
   // The answer to the client who asked is theirs to see: that body is not scanned. Its summary
@@ -109,6 +114,14 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     const job = await env.queues.get(c.id);
     if (job) await w.waitFor(job);
   }
+  // A run's view and its results export (both formats) hold ids, states and summaries only.
+  const runs: [string, string][] = [];
+  for (const path of ['', '/results', '/results?format=csv']) {
+    const res = await env.call(`/v1/runs/${batch.runId ?? ''}${path}`);
+    expect(res.status).toBe(200);
+    runs.push([`GET run${path}`, await res.text()]);
+  }
+  expect(runs[1]?.[1]).toContain('"coverage"');
   const read = await env.call(`/v1/eligibility/${failed.id ?? ''}`);
   errors.push(['GET failed check', await read.text()]);
 
@@ -147,6 +160,7 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     board: findCanaries(board, canaries),
     errors: findCanaries(errors, canaries),
     summaries: findCanaries(summaries, canaries),
+    runs: findCanaries(runs, canaries),
   };
 }
 
@@ -163,7 +177,14 @@ describe('patient data leak test', () => {
 
   it('finds no patient value in logs, Redis, Bull Board or error bodies', async () => {
     const found = await runScenario({});
-    expect(found).toEqual({ logs: [], redis: [], board: [], errors: [], summaries: [] });
+    expect(found).toEqual({
+      logs: [],
+      redis: [],
+      board: [],
+      errors: [],
+      summaries: [],
+      runs: [],
+    });
   });
 
   it('would catch encryption switched off: patient values then show in Redis', async () => {

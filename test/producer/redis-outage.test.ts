@@ -13,6 +13,7 @@ import { createRequestRedis, readyWithin } from '../../src/shared/clients/redis.
 import { prioritySettings, loadConfig } from '../../src/shared/config.js';
 import type { Redis } from 'ioredis';
 import { parseApiKeys } from '../../src/producer/auth/api-keys.js';
+import { RunStore } from '../../src/shared/runs/run-store.js';
 import { CheckSubmitter } from '../../src/producer/check-submitter.js';
 import { IdempotencyStore, type Reservation } from '../../src/producer/idempotency.js';
 import { ModeStore } from '../../src/producer/operating-mode.js';
@@ -179,6 +180,7 @@ describe('Idempotency-Key across an enqueue that timed out', () => {
         },
       },
       idempotency: new FreezingIdempotencyStore(connection, config.QUEUE_PREFIX, 3600, cipher),
+      runs: new RunStore(connection, config.QUEUE_PREFIX, queues.queues.batch, 3_600_000),
       mode: new ModeStore(connection, `${config.QUEUE_PREFIX}:mode`, queues),
       health,
       submitTimeoutMs: SUBMIT_TIMEOUT_MS,
