@@ -59,6 +59,7 @@ function slotsOf(): Slots {
         for (;;) {
           try {
             const lease = await sem.acquire({ pool: 'batch', markCallStart: true });
+            await lease.markCallStart(); // covered by the claim's write: no request
             return () => lease.release();
           } catch (err) {
             storeErrors++;

@@ -16,12 +16,15 @@ import type {
 export type StoreOp = 'listSlots' | 'claim' | 'renew' | 'release' | 'forceRelease';
 
 /**
- * A fault for one request. `error`: fails, nothing written. `lostResponse`: the write lands, then
+ * A fault for one request. `error`: fails, nothing written. `landsLate`: applied `ms` late (a
+ * request held in the network). `lostResponse`: the write lands, then
  * the request fails. `slowResponse`: the write lands at once, the answer comes `ms` later.
  * `hang`: no answer until `resumeHung()`; `lands` says whether its write took effect at once.
  */
 export type StoreFault =
   | { readonly kind: 'error' }
+  /** The request reaches the store `ms` late: its write lands then, after any deadline. */
+  | { readonly kind: 'landsLate'; readonly ms: number }
   | { readonly kind: 'lostResponse' }
   | { readonly kind: 'slowResponse'; readonly ms: number }
   | { readonly kind: 'hang'; readonly lands: boolean };
@@ -37,6 +40,8 @@ export class MemorySemaphoreStore implements SemaphoreStore {
   private readonly items = new Map<string, Map<number, SlotRecord>>();
   private readonly armed: Armed[] = [];
   private readonly hung: (() => void)[] = [];
+  /** Claims sent at or before this instant are refused (see SemaphoreStore.release). */
+  private readonly fences = new Map<string, number>();
   /** Latency of every request, ms (0: answers on the next tick). */
   latencyMs = 0;
   /** Requests by operation. */
@@ -79,6 +84,8 @@ export class MemorySemaphoreStore implements SemaphoreStore {
       const item = this.item(name, slot);
       if (item?.owner !== undefined && item.owner !== write.owner && !isClaimable(item, cutoffs))
         return { result: false, wrote: false };
+      const fence = this.fences.get(`${name}#${slot}`);
+      if (fence !== undefined && fence >= write.now) return { result: false, wrote: false };
       this.put(name, {
         slot,
         owner: write.owner,
@@ -101,6 +108,13 @@ export class MemorySemaphoreStore implements SemaphoreStore {
     return this.request('renew', name, () => {
       const item = this.item(name, slot);
       if (item?.owner !== owner) return { result: false, wrote: false };
+      if ((item.leaseUntil ?? 0) > leaseUntil) return { result: false, wrote: false };
+      if (
+        callStartedAt !== undefined &&
+        item.callStartedAt !== undefined &&
+        item.callStartedAt > callStartedAt
+      )
+        return { result: false, wrote: false };
       this.put(name, {
         ...item,
         leaseUntil,
@@ -110,10 +124,11 @@ export class MemorySemaphoreStore implements SemaphoreStore {
     });
   }
 
-  release(name: string, slot: number, owner: string): Promise<boolean> {
+  release(name: string, slot: number, owner: string, fenceAt?: number): Promise<boolean> {
     return this.request('release', name, () => {
       const item = this.item(name, slot);
       if (item?.owner !== undefined && item.owner !== owner) return { result: false, wrote: false };
+      if (fenceAt !== undefined) this.fences.set(`${name}#${slot}`, fenceAt);
       this.put(name, { slot });
       return { result: true, wrote: true };
     });
@@ -157,6 +172,7 @@ export class MemorySemaphoreStore implements SemaphoreStore {
     this.requests[op]++;
     const fault = this.takeFault(op);
     await sleep(this.latencyMs);
+    if (fault?.kind === 'landsLate') await sleep(fault.ms);
     if (fault?.kind === 'error') throw new Error(`injected ${op} failure`);
     if (fault?.kind === 'hang' && !fault.lands) {
       await new Promise<void>((resume) => this.hung.push(resume));

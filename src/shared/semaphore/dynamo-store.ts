@@ -92,7 +92,14 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
     } else {
       update += ' REMOVE callStartedAt';
     }
-    return this.conditional('claim', name, slot, update, takeoverCondition, values);
+    return this.conditional(
+      'claim',
+      name,
+      slot,
+      update,
+      `(${takeoverCondition}) AND (attribute_not_exists(fence) OR fence < :now)`,
+      values,
+    );
   }
 
   async renew(
@@ -104,22 +111,32 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
   ): Promise<boolean> {
     const values: Item = { ':owner': { S: owner }, ':leaseUntil': num(leaseUntil) };
     let update = 'SET leaseUntil = :leaseUntil';
+    // Monotone: a late-landing older renewal is refused rather than lowering the lease or cover.
+    let condition =
+      '#owner = :owner AND (attribute_not_exists(leaseUntil) OR leaseUntil <= :leaseUntil)';
     if (callStartedAt !== undefined) {
       update += ', callStartedAt = :callStartedAt';
       values[':callStartedAt'] = num(callStartedAt);
+      condition += ' AND (attribute_not_exists(callStartedAt) OR callStartedAt <= :callStartedAt)';
     }
-    return this.conditional('renew', name, slot, update, '#owner = :owner', values);
+    return this.conditional('renew', name, slot, update, condition, values);
   }
 
-  async release(name: string, slot: number, owner: string): Promise<boolean> {
+  async release(name: string, slot: number, owner: string, fenceAt?: number): Promise<boolean> {
     // Already free counts as released: an SDK retry of a release that landed must not report loss.
+    const values: Item = { ':owner': { S: owner } };
+    let update = 'REMOVE #owner, #pool, acquiredAt, leaseUntil, callStartedAt';
+    if (fenceAt !== undefined) {
+      update = `SET fence = :fence ${update}`;
+      values[':fence'] = num(fenceAt);
+    }
     return this.conditional(
       'release',
       name,
       slot,
-      'REMOVE #owner, #pool, acquiredAt, leaseUntil, callStartedAt',
+      update,
       '#owner = :owner OR attribute_not_exists(#owner)',
-      { ':owner': { S: owner } },
+      values,
     );
   }
 

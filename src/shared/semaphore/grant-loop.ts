@@ -262,6 +262,7 @@ export class GrantLoop {
       undoPick?.();
       this.viewLoaded = false;
       host.keeper.releaseUnknown(slot, owner, {
+        now,
         leaseUntil,
         ...(callStartedAt !== undefined ? { cover: callStartedAt } : {}),
       });

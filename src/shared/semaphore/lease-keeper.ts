@@ -45,6 +45,8 @@ const releaseRetryMs = 200;
 /** The slots this process holds, and their leases. */
 export class LeaseKeeper {
   private readonly held = new Map<number, HeldSlot>();
+  /** Releases in flight (see release()). */
+  private readonly releasing = new Set<Promise<void>>();
 
   constructor(private readonly host: KeeperHost) {}
 
@@ -129,19 +131,34 @@ export class LeaseKeeper {
   }
 
   /**
-   * Gives the slot back. A failed release is retried in the background a few times; after that
-   * the slot comes back when its lease (or, after a call, the call's bound) runs out.
+   * Gives the slot back. A failed release is retried in the background until it lands, the slot
+   * would be claimable anyway (lease end, or cover + bound after a call), or close().
    */
-  async release(held: HeldSlot): Promise<void> {
-    if (held.state !== 'held' && held.state !== 'kept') return;
+  release(held: HeldSlot): Promise<void> {
+    if (held.state !== 'held' && held.state !== 'kept') return Promise.resolve();
     held.state = 'releasing';
+    // Tracked: close() waits for releases holders started, or the client could be destroyed
+    // under them and their slots stay taken until cover + bound.
+    const releasing = this.releaseNow(held);
+    this.releasing.add(releasing);
+    void releasing.finally(() => this.releasing.delete(releasing));
+    return releasing;
+  }
+
+  /** Resolves once every release started so far has settled. */
+  async drain(): Promise<void> {
+    while (this.releasing.size > 0) await Promise.allSettled([...this.releasing]);
+  }
+
+  private async releaseNow(held: HeldSlot): Promise<void> {
     this.stopRenewing(held);
     await this.settledWrites(held);
     this.stopRenewing(held);
     if (this.held.get(held.slot) === held) this.held.delete(held.slot);
     if (held.lost) return;
+    let freed: boolean;
     try {
-      await this.host.store.release(this.host.name, held.slot, held.owner);
+      freed = await this.host.store.release(this.host.name, held.slot, held.owner);
     } catch (err) {
       this.host.report(asStoreError(err, 'release'));
       held.state = 'released';
@@ -152,26 +169,33 @@ export class LeaseKeeper {
       return;
     }
     held.state = 'released';
-    this.host.released(held.slot);
+    // Refused: someone else owns the slot now; there is nothing of ours to announce.
+    if (freed) this.host.released(held.slot);
   }
 
   /**
    * Gives back a slot a claim may or may not have taken (its write failed or timed out: it may
    * still land). Tracked, so close() waits for it and the client outlives it.
    */
-  releaseUnknown(slot: number, owner: string, write: { leaseUntil: number; cover?: number }): void {
+  releaseUnknown(
+    slot: number,
+    owner: string,
+    write: { now: number; leaseUntil: number; cover?: number },
+  ): void {
     const until = Math.max(
       write.leaseUntil,
       write.cover === undefined ? -Infinity : write.cover + this.host.stediTimeoutMs,
     );
+    // The release fences the claim: should the claim land after it, it is refused, rather than
+    // taking the slot for an owner nobody tracks until cover + bound.
     this.host.tasks.run(`giving back slot ${slot} after a failed claim`, async () => {
       try {
-        await this.host.store.release(this.host.name, slot, owner);
+        await this.host.store.release(this.host.name, slot, owner, write.now);
         return;
       } catch {
         // The store is failing: retry below.
       }
-      await this.retryRelease(slot, owner, until);
+      await this.retryRelease(slot, owner, until, write.now);
     });
   }
 
@@ -210,13 +234,18 @@ export class LeaseKeeper {
    * anyway, or close(). Without it, a slot freed during a DynamoDB outage would stay taken until
    * its call's bound (~90 s) after the store came back. Returns true when it landed.
    */
-  private async retryRelease(slot: number, owner: string, until: number): Promise<boolean> {
+  private async retryRelease(
+    slot: number,
+    owner: string,
+    until: number,
+    fenceAt?: number,
+  ): Promise<boolean> {
     for (let delayMs = releaseRetryMs; ; delayMs = Math.min(2_000, delayMs * 2)) {
       await sleep(delayMs);
       if (this.stopping || this.host.now() >= until) return false;
       try {
-        await this.host.store.release(this.host.name, slot, owner);
-        return true;
+        // False: someone else owns the slot now, so nothing of ours was freed.
+        return await this.host.store.release(this.host.name, slot, owner, fenceAt);
       } catch {
         // Still failing: the next attempt.
       }

@@ -86,7 +86,11 @@ export interface AcquireOptions {
   /** Reject with AcquireTimeoutError after this long. @defaultValue no timeout */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  /** Record the Stedi call start in the same write as the claim (the caller calls right away). */
+  /**
+   * Write the call cover with the claim (or hand-over), so the caller's `lease.markCallStart()`
+   * right before its call needs no write. That call is still required: it is what tells `close()`
+   * a call may be running on the slot (keep it) rather than not (release it).
+   */
   readonly markCallStart?: boolean;
   /**
    * Payer and tenant limits: asked on every grant round and hand-over, a waiter that may not start
@@ -354,8 +358,11 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       this.loop.stop();
       this.waiters.rejectAll(closedError());
       await Promise.allSettled(this.keeper.all().map((h) => this.giveUp(h)));
+      await this.keeper.drain();
       this.keeper.stop();
       await this.tasks.settled();
+      // A subscription still being set up would otherwise outlive close().
+      await this.started;
       await this.unsubscribe?.().catch((err: unknown) =>
         this.emit('error', asError(err, 'unsubscribing from hints failed')),
       );

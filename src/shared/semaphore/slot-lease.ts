@@ -4,8 +4,8 @@
  * waiter could use the slot, the HeldSlot is handed to the waiter under a new handle, with no
  * write to DynamoDB.
  *
- * HeldSlot states: held (renewed) -> releasing -> released | lost (found reclaimed, or not renewed
- * before expiry) | kept (close() while a call may run: renewals stop, the recorded call keeps the
+ * HeldSlot states: held (renewed) -> releasing -> released | lost (a renewal the store refused:
+ * someone else owns it) | kept (close() while a call may run: renewals stop, the recorded call keeps the
  * slot taken until its bound, and nobody releases it early).
  */
 import { LeaseLostError } from '../errors/lease-lost-error.js';

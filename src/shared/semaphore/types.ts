@@ -45,9 +45,16 @@ export interface ClaimWrite {
 export interface SemaphoreStore {
   /** Every slot item of the semaphore, strongly consistent. Missing items are free slots. */
   listSlots(name: string): Promise<SlotRecord[]>;
-  /** Takes `slot` if it is free or reclaimable under `cutoffs`; false when someone else holds it. */
+  /**
+   * Takes `slot` if it is free or reclaimable under `cutoffs` and no release fenced claims sent
+   * at or before `write.now`; false otherwise.
+   */
   claim(name: string, slot: number, write: ClaimWrite, cutoffs: ReclaimCutoffs): Promise<boolean>;
-  /** Extends the lease (and optionally records a call start) if `owner` still holds it. */
+  /**
+   * Extends the lease (and optionally records a call start) if `owner` still holds it and the
+   * stored lease and cover are not later than these: a renewal that lands after a newer one (its
+   * answer given up on) must never lower the cover a running call relies on.
+   */
   renew(
     name: string,
     slot: number,
@@ -55,8 +62,12 @@ export interface SemaphoreStore {
     leaseUntil: number,
     callStartedAt?: number,
   ): Promise<boolean>;
-  /** Frees the slot if `owner` still holds it. */
-  release(name: string, slot: number, owner: string): Promise<boolean>;
+  /**
+   * Frees the slot if `owner` still holds it (or nobody does). `fenceAt` also voids claims sent
+   * at or before that instant that land later: the clean-up of a claim whose outcome is unknown
+   * must not be overtaken by the claim itself.
+   */
+  release(name: string, slot: number, owner: string, fenceAt?: number): Promise<boolean>;
   /** Frees the slot whoever holds it, if reclaimable under `cutoffs` (operator tool). */
   forceRelease(name: string, slot: number, cutoffs: ReclaimCutoffs | null): Promise<boolean>;
 }

@@ -279,3 +279,50 @@ it('refuses only the waiter whose claim failed; the others still get slots', asy
   const failed = outcomes.find((o) => o.status === 'rejected');
   expect(failed?.status === 'rejected' && failed.reason).toBeInstanceOf(SemaphoreStoreError);
 });
+
+it('(review) a renewal that lands after a newer one never lowers the cover of a running call', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const b = make(store);
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  const t0 = Date.now();
+  // The periodic renewal at +1 s (cover +2.5 s) reaches the store only at +3.2 s; its answer
+  // is given up on at +1.75 s and the retry at +2.05 s lands at once (cover +3.55 s).
+  store.inject('renew', { kind: 'landsLate', ms: 2_200 });
+  await vi.advanceTimersByTimeAsync(3_000 - (Date.now() - t0));
+  await run(lease.markCallStart()); // covered by the retry: no write, the call starts
+  const callStart = Date.now();
+  await run(a.close()); // a rollout: the slot is kept, renewals stop
+  await vi.advanceTimersByTimeAsync(500); // the stale renewal lands now
+  const second = b.acquire({ pool: 'batch', markCallStart: true });
+  const grantedAt = settledAt(second);
+  await run(second, 30_000);
+  expect(grantedAt()).toBeGreaterThanOrEqual(callStart + timing.stediTimeoutMs);
+});
+
+it('(review) a claim that lands after its clean-up release is refused, not left taken by nobody', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store); // store deadline 750 ms
+  const b = make(store);
+  store.inject('claim', { kind: 'landsLate', ms: 1_000 });
+  await expect(run(a.acquire({ pool: 'batch', markCallStart: true }))).rejects.toBeInstanceOf(
+    SemaphoreStoreError,
+  );
+  const t0 = Date.now();
+  await vi.advanceTimersByTimeAsync(1_000); // the claim has landed (or been refused) by now
+  const next = b.acquire({ pool: 'batch', markCallStart: true });
+  const at = settledAt(next);
+  await run(next, 30_000);
+  expect((at() ?? Infinity) - t0).toBeLessThan(3_000);
+});
+
+it('(review) close() waits for a release its holder started, and for the hint subscription', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store);
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  store.latencyMs = 300;
+  void lease.release();
+  await vi.advanceTimersByTimeAsync(10);
+  await run(a.close());
+  expect(store.slots(name)[0]?.owner).toBeUndefined();
+});

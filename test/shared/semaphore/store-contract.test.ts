@@ -104,6 +104,28 @@ describe.each(stores)('%s store', (_label, makeStore) => {
     expect(await store.release(name, 0, 'new')).toBe(true);
   });
 
+  it('refuses a renewal that would lower the lease or the cover (a late-landing older one)', async () => {
+    fresh();
+    await claim('a', now, { callStartedAt: now + 7_500 });
+    expect(await store.renew(name, 0, 'a', now + 20_000, now + 12_000)).toBe(true);
+    // The older renewal, sent before but landing after:
+    expect(await store.renew(name, 0, 'a', now + 18_000, now + 10_500)).toBe(false);
+    expect(await store.renew(name, 0, 'a', now + 18_000)).toBe(false);
+    const after = await slot();
+    expect(after?.leaseUntil).toBe(now + 20_000);
+    expect(after?.callStartedAt).toBe(now + 12_000);
+  });
+
+  it('voids, with a fenced release, a claim sent before it that lands after it', async () => {
+    fresh();
+    // The claim sent at `now` timed out; its clean-up release goes first, fenced at `now`.
+    expect(await store.release(name, 0, 'lost-claim', now)).toBe(true);
+    expect(await claim('lost-claim', now)).toBe(false);
+    expect((await slot())?.owner).toBeUndefined();
+    // Claims sent after the fence are not affected.
+    expect(await claim('b', now + 1)).toBe(true);
+  });
+
   it('force-releases a live holder only without cutoffs (the operator override)', async () => {
     fresh();
     await claim('a', now, { callStartedAt: now });
