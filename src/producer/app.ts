@@ -4,6 +4,7 @@
  */
 import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Logger } from '../shared/logger.js';
@@ -32,6 +33,7 @@ import type { RedisHealth } from './redis-health.js';
 import { RedisUnavailableError } from './redis-unavailable-error.js';
 import { failureReply, securityHeaders, sendReply } from './reply.js';
 import { observeRequest } from './request-metrics.js';
+import { keepTraceContext, traceSubmissions } from './request-tracing.js';
 import { STATUS_PATH, statusPage } from './status/status-page.js';
 import type { StatusView } from './status/status-view.js';
 
@@ -56,6 +58,8 @@ export interface ProducerAppDeps {
   readonly refreshLimits: () => Promise<void>;
   /** Payers and tenants with recent work, across all workers. */
   readonly schedulingState: () => Promise<SchedulingStateView>;
+  /** Traces submissions when tracing is on. */
+  readonly tracer?: Tracer;
   /** What /admin/status shows, read now. */
   readonly readStatus: () => Promise<StatusView>;
   /** Redact job data and results in Bull Board; off only in the test that proves the leak test works. */
@@ -93,11 +97,12 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
   });
   app.use(BOARD_PATH, bullBoard(deps.queues, deps.boardUsers, deps.logger, deps.redactBoard));
   app.use(STATUS_PATH, statusPage(deps.boardUsers, deps.readStatus, 2_000, deps.logger));
-  const jsonBody = express.json({
+  const parseJson = express.json({
     limit: deps.limits.bodyBytes,
     type: isJsonRequest,
     strict: true,
   });
+  const jsonBody = deps.tracer ? keepTraceContext(parseJson) : parseJson;
   app.use(jsonBody);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -190,9 +195,10 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
     metrics: deps.metrics,
     logger: deps.logger,
   });
-  return (req, res) => {
+  const listener: RequestListener = (req, res) => {
     if (!lane(req, res)) void app(req, res);
   };
+  return deps.tracer ? traceSubmissions(deps.tracer, listener) : listener;
 }
 
 function routeLabel(req: Request): string {

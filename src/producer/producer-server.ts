@@ -20,6 +20,7 @@ import {
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
 import { readSchedulingState } from '../shared/scheduling/read-state.js';
 import { SlotNotes } from '../shared/status/slot-notes.js';
+import { tracingFromConfig, type Tracing } from '../shared/tracing/tracing.js';
 import { createProducerApp } from './app.js';
 import { parseApiKeys, tenantDefaultsOf } from './auth/api-keys.js';
 import { parseBoardUsers } from './bull-board.js';
@@ -44,7 +45,7 @@ export interface ProducerServer {
 export async function startProducer(
   config: Config,
   logger: Logger,
-  overrides: { cipher?: ValueCipher; redactBoard?: boolean } = {},
+  overrides: { cipher?: ValueCipher; redactBoard?: boolean; tracing?: Tracing } = {},
 ): Promise<ProducerServer> {
   const production = config.NODE_ENV === 'production';
   if (production && (!config.API_KEYS || !config.BULL_BOARD_USERS)) {
@@ -56,6 +57,9 @@ export async function startProducer(
   // Before any connection opens, so a bad PAYER_CAP fails fast and leaks nothing.
   const configured = configuredLimits(config, tenantDefaultsOf(keys));
   let limits: EffectiveLimits = configured;
+  // Tracing given by the caller (tests) is theirs to close; tracing from the config is ours.
+  const ownTracing = overrides.tracing ? undefined : tracingFromConfig(config, 'producer');
+  const tracing = overrides.tracing ?? ownTracing;
   // Request paths must not wait on Redis: commands time out, and fail at once while disconnected.
   const redis = createRequestRedis(config.REDIS_URL, {
     name: 'eq-producer',
@@ -65,7 +69,7 @@ export async function startProducer(
   // Commands fail rather than wait while the connection is not ready, so give it a moment (but
   // never hold startup on Redis: readiness tells when it is there).
   await readyWithin(redis, 2_000);
-  const queues = CheckQueues.fromConfig(redis, config, cipher);
+  const queues = CheckQueues.fromConfig(redis, config, cipher, tracing?.telemetry);
   const events = new OnDemandQueueEvents(redis, config.QUEUE_PREFIX, logger);
   const dynamo = createDynamoClient({
     endpoint: config.DYNAMODB_ENDPOINT,
@@ -107,6 +111,7 @@ export async function startProducer(
     events,
     metrics: createProducerMetrics(queues),
     redactBoard: overrides.redactBoard ?? true,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
     logger,
     queuePrefix: config.QUEUE_PREFIX,
     semaphoreStatus,
@@ -160,6 +165,7 @@ export async function startProducer(
         redisHealth.close(),
       ]);
       await redis.quit().catch(() => undefined);
+      await ownTracing?.close().catch(() => undefined);
       dynamo.destroy();
     },
   };

@@ -1,6 +1,6 @@
 /** The producer side of the two queues: enqueue checks and look them up, by priority. */
 import { randomUUID } from 'node:crypto';
-import { Queue, type Job } from 'bullmq';
+import { Queue, type Job, type Telemetry } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CheckJobData, CheckJobResult } from './check-job.js';
 import { cipherFromConfig, prioritySettings, type Config } from './config.js';
@@ -79,10 +79,13 @@ export class CheckQueues {
     private readonly settings: Readonly<Record<Priority, PriorityJobSettings>>,
     /** Seals each request before it reaches Redis. */
     readonly cipher: ValueCipher,
+    /** BullMQ telemetry when tracing is on: each check carries its trace to the worker. */
+    telemetry?: Telemetry,
   ) {
+    const opts = { connection, prefix, ...(telemetry ? { telemetry } : {}) };
     this.queues = {
-      realtime: new Queue(queueNames.realtime, { connection, prefix }),
-      batch: new Queue(queueNames.batch, { connection, prefix }),
+      realtime: new Queue(queueNames.realtime, opts),
+      batch: new Queue(queueNames.batch, opts),
     };
     this.fairKeys = fairQueueKeys(prefix);
   }
@@ -92,8 +95,15 @@ export class CheckQueues {
     connection: Redis,
     config: Config,
     cipher: ValueCipher = cipherFromConfig(config),
+    telemetry?: Telemetry,
   ): CheckQueues {
-    return new CheckQueues(connection, config.QUEUE_PREFIX, prioritySettings(config), cipher);
+    return new CheckQueues(
+      connection,
+      config.QUEUE_PREFIX,
+      prioritySettings(config),
+      cipher,
+      telemetry,
+    );
   }
 
   /** Enqueues one check; `jobId` makes the add idempotent. */

@@ -87,6 +87,11 @@ export const envSchema = z
     WORKER_MAX_STALLED_COUNT: int(3, 0),
     /** How long a stopping worker lets in-flight calls finish, in ms; 0 means STEDI_TIMEOUT_MS + 5 s. */
     WORKER_SHUTDOWN_TIMEOUT_MS: int(0, 0),
+    /**
+     * OpenTelemetry: tracing is on only when this is set, exporting OTLP over HTTP to
+     * `<endpoint>/v1/traces` (a collector, Jaeger or Tempo, e.g. http://jaeger:4318).
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.string().url().optional()),
     /** Port of the worker's Prometheus /metrics; 0 picks a free port, -1 turns it off. */
     WORKER_METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9464),
     /** Delay before a check refused with 429 is tried again, in ms (not an attempt). */

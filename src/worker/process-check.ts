@@ -6,6 +6,7 @@
  * an attempt: a check that cannot start soon is parked (delayed), so it never holds up the checks
  * of other payers behind it.
  */
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
 import { AcquireAbortedError } from '../shared/errors/acquire-aborted-error.js';
@@ -23,6 +24,7 @@ import { convertRequest } from '../shared/schemas/request-conversion.js';
 import type { Semaphore, SlotLease } from '../shared/semaphore/index.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { SlotNote } from '../shared/status/slot-notes.js';
+import { describeCheck, inCheckSpan, outcomeAttributes } from './check-spans.js';
 import type { WorkerMetrics } from './metrics.js';
 import type {
   CheckAdmission,
@@ -67,6 +69,8 @@ export interface CheckProcessorDeps {
   readonly now?: () => number;
   /** Opens job requests and seals results (patient data stays encrypted in Redis). */
   readonly cipher: ValueCipher;
+  /** Traces the slot wait and the Stedi call when tracing is on. */
+  readonly tracer?: Tracer;
 }
 
 /** Builds the BullMQ processor of `priority`'s queue. */
@@ -108,6 +112,13 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
       npi: npiOf(parsed.data),
       pool: priority,
     };
+    describeCheck(deps.tracer, {
+      'eq.check.id': job.id ?? '',
+      'eq.pool': priority,
+      'eq.payer': keys.payer,
+      'eq.tenant': keys.tenant,
+      'eq.attempt': job.attemptsMade + 1,
+    });
     if (priority === 'realtime') deps.scheduler.noteRealtimeArrival();
     const breaker =
       priority === 'realtime'
@@ -131,7 +142,24 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
 
     const admission = deps.scheduler.admission(keys);
     try {
-      const lease = await takeAdmittedSlot({ job, token, pool: priority, deps, log, admission });
+      const lease = await inCheckSpan(
+        deps.tracer,
+        'slot wait',
+        SpanKind.INTERNAL,
+        { 'eq.pool': priority },
+        async (span) => {
+          const taken = await takeAdmittedSlot({
+            job,
+            token,
+            pool: priority,
+            deps,
+            log,
+            admission,
+          });
+          span?.setAttributes({ 'eq.slot': taken.slot, 'eq.slot.handed_over': taken.handedOver });
+          return taken;
+        },
+      );
       let outcome: CallOutcome;
       try {
         // The token take waited on Redis: make sure the slot is still ours (and its call start
@@ -169,7 +197,17 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
           Math.max(0, callStartedAt - job.timestamp) / 1000,
         );
       try {
-        outcome = await callStedi(deps.stedi, body.body);
+        outcome = await inCheckSpan(
+          deps.tracer,
+          'stedi call',
+          SpanKind.CLIENT,
+          { 'eq.slot': lease.slot, 'eq.stedi.endpoint': deps.stedi.endpoint },
+          async (span) => {
+            const answer = await callStedi(deps.stedi, body.body);
+            span?.setAttributes(outcomeAttributes(answer));
+            return answer;
+          },
+        );
       } finally {
         // Tokens go first: the slot may be handed to a local waiter at once, and its token take
         // runs on the same Redis connection, so Redis sees this check's tokens gone before it.

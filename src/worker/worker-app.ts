@@ -22,6 +22,7 @@ import { queueNames, type Priority } from '../shared/queues.js';
 import { semaphoreFromConfig, type ConfiguredSemaphore } from '../shared/semaphore/from-config.js';
 import { LimitsStore } from '../shared/scheduling/limits-store.js';
 import { SlotNotes, type SlotNote } from '../shared/status/slot-notes.js';
+import { tracingFromConfig, type Tracing } from '../shared/tracing/tracing.js';
 import { backOfLinePriority, fairQueueKeys } from '../shared/scheduling/fair-queue.js';
 import { configuredLimits, type EffectiveLimits } from '../shared/scheduling/limits.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
@@ -45,10 +46,13 @@ export interface WorkerApp {
 export async function startWorkerApp(
   config: Config,
   logger: Logger,
-  overrides: { stedi?: StediClient; cipher?: ValueCipher } = {},
+  overrides: { stedi?: StediClient; cipher?: ValueCipher; tracing?: Tracing } = {},
 ): Promise<WorkerApp> {
   const client = overrides.stedi ?? defaultStediClient(config);
   const cipher = overrides.cipher ?? cipherFromConfig(config);
+  // Tracing given by the caller (tests) is theirs to close; tracing from the config is ours.
+  const ownTracing = overrides.tracing ? undefined : tracingFromConfig(config, 'worker');
+  const tracing = overrides.tracing ?? ownTracing;
   const connection = createRedis(config.REDIS_URL, { name: 'eq-worker' });
   const subscriber = createRedis(config.REDIS_URL, { name: 'eq-worker-hints' });
   const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
@@ -130,6 +134,7 @@ export async function startWorkerApp(
     shutdown: shutdown.signal,
     throttleRetryMs: config.THROTTLE_RETRY_MS,
     cipher,
+    ...(tracing ? { tracer: tracing.tracer } : {}),
   };
   // Batch may borrow every slot but the floor, so each process can fill the allocation alone.
   const concurrency: Record<Priority, number> = {
@@ -147,6 +152,7 @@ export async function startWorkerApp(
         lockDuration: config.WORKER_LOCK_MS,
         stalledInterval: config.WORKER_STALLED_INTERVAL_MS,
         maxStalledCount: config.WORKER_MAX_STALLED_COUNT,
+        ...(tracing ? { telemetry: tracing.telemetry } : {}),
       },
     );
     worker.on('error', (err) => logger.error({ err: err.message, priority }, 'worker error'));
@@ -200,6 +206,7 @@ export async function startWorkerApp(
           connection.quit().catch(failed('closing the Redis connection')),
           subscriber.quit().catch(failed('closing the Redis subscriber')),
         ]);
+        await ownTracing?.close().catch(failed('exporting the last traces'));
         logger.info('worker stopped');
       })()),
   };

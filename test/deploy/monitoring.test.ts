@@ -177,7 +177,7 @@ describe('metric names', () => {
 describe('Grafana dashboard', () => {
   it('uses only the provisioned Prometheus data source, with unique panel ids', () => {
     const source = read('monitoring/grafana/provisioning/datasources/prometheus.yml');
-    const uid = /uid:\s*(\S+)/.exec(source)?.[1];
+    const uid = /type: prometheus/.test(source) ? /uid:\s*(\S+)/.exec(source)?.[1] : undefined;
     expect(uid).toBeTruthy();
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
@@ -211,7 +211,7 @@ describe('Grafana dashboard', () => {
 });
 
 describe('compose monitoring profile', () => {
-  it('validates with docker-compose and runs Prometheus and Grafana only in that profile', () => {
+  it('validates with docker-compose and runs Prometheus, Grafana and Jaeger only in that profile', () => {
     const envFile = join(mkdtempSync(join(tmpdir(), 'eq-compose-')), '.env');
     writeFileSync(envFile, read('.env.example'));
     const compose = path('docker-compose.yml');
@@ -225,7 +225,7 @@ describe('compose monitoring profile', () => {
       'simulator',
     ]);
     const text = read('docker-compose.yml');
-    for (const service of ['prometheus', 'grafana']) {
+    for (const service of ['prometheus', 'grafana', 'jaeger']) {
       const block = new RegExp(`^  ${service}:\\n((?:    .*\\n|\\s*\\n)+)`, 'm').exec(text)?.[1];
       expect(block, service).toMatch(/profiles: \['monitoring'\]/);
     }

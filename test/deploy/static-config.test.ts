@@ -15,7 +15,7 @@ const read = (f: string) => readFileSync(new URL(f, root), 'utf8');
 const schemaKeys = new Set(Object.keys(envSchema.shape));
 // Read by the AWS SDK, the simulator or the local stack, not by the app's schema.
 const foreign =
-  /^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|SIMULATOR_[A-Z0-9_]+|GF_[A-Z0-9_]+|GRAFANA_ADMIN_PASSWORD)$/;
+  /^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|SIMULATOR_[A-Z0-9_]+|GF_[A-Z0-9_]+|GRAFANA_ADMIN_PASSWORD|COLLECTOR_OTLP_ENABLED)$/;
 
 describe('deployment files', () => {
   it('docker-compose.yml validates offline with docker-compose, with the simulator profile too', () => {
@@ -35,6 +35,7 @@ describe('deployment files', () => {
       'create-table',
       'dynamodb',
       'grafana',
+      'jaeger',
       'producer',
       'prometheus',
       'redis',

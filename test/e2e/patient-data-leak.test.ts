@@ -1,9 +1,11 @@
 /**
  * Runs checks with recognisable patient values through the whole path (REST, Redis, worker,
- * simulator, results, Bull Board, errors), in both request shapes, then searches every log line,
- * every Redis value under the deployment's prefix, every Bull Board API answer, every error body,
- * every result summary and every run view and results export for them. The last two tests switch encryption, then redaction, off
- * and show the same search finds the values.
+ * simulator, results, Bull Board, the status page, errors) in both request shapes with tracing
+ * on, then searches every log line, every Redis value under the deployment's prefix, every Bull
+ * Board and status page answer, every error body, every result summary, every run view and
+ * results export and every span (names, attributes, events) for them. The last tests switch
+ * encryption, redaction, then the withholding of job results from spans off and show the same
+ * search finds the values.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
@@ -12,6 +14,7 @@ import { convertRequest } from '../../src/shared/schemas/request-conversion.js';
 import { checkRequest } from '../support/fixtures.js';
 import { captureLogger, dumpRedis, findCanaries, PlaintextCipher } from '../support/leak-scan.js';
 import { producerEnv, type ProducerEnv } from '../support/producer-env.js';
+import { memoryTracing, spanTexts } from '../support/spans.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
 
 // Letter runs no field name, code or message contains, so any six-character fragment of them
@@ -36,16 +39,27 @@ function patient2026(): Record<string, unknown> {
 
 let w: WorkerEnv | undefined;
 let p: ProducerEnv | undefined;
+let traced: ReturnType<typeof memoryTracing> | undefined;
 afterEach(async () => {
   await p?.close();
   await w?.close();
-  p = w = undefined;
+  await traced?.tracing.close();
+  p = w = traced = undefined;
 });
 
-type Found = Record<'logs' | 'redis' | 'board' | 'errors' | 'summaries' | 'runs', string[]>;
+type Found = Record<
+  'logs' | 'redis' | 'board' | 'errors' | 'summaries' | 'runs' | 'spans',
+  string[]
+>;
 
-async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }): Promise<Found> {
+async function runScenario(opts: {
+  cipher?: ValueCipher;
+  redactBoard?: boolean;
+  keepJobResults?: boolean;
+}): Promise<Found> {
   const logs = captureLogger();
+  traced = memoryTracing(opts.keepJobResults ? { keepJobResults: true } : {});
+  const { tracing } = traced;
   w = await workerEnv(
     { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '1' },
     {
@@ -60,11 +74,15 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     },
     {
       logger: logs.logger,
+      tracing,
       ...(opts.cipher ? { cipher: opts.cipher } : {}),
       ...(opts.redactBoard === false ? { redactBoard: false } : {}),
     },
   );
-  await w.startWorker({}, { logger: logs.logger, ...(opts.cipher ? { cipher: opts.cipher } : {}) });
+  await w.startWorker(
+    {},
+    { logger: logs.logger, tracing, ...(opts.cipher ? { cipher: opts.cipher } : {}) },
+  );
   const env = p;
   const errors: [string, string][] = [];
   let sent = 0;
@@ -151,6 +169,10 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
 
   const redis = await dumpRedis(env.redis, `${env.config.QUEUE_PREFIX}:`);
   expect(redis.size).toBeGreaterThan(10);
+  // A worker's span ends just after its check does.
+  await new Promise((r) => setTimeout(r, 200));
+  const spans = traced.spans();
+  expect(spans.filter((s) => s.name === 'stedi call').length).toBeGreaterThanOrEqual(4);
   return {
     logs: findCanaries(
       logs.lines.map((l, i) => [`log line ${i}`, l]),
@@ -161,6 +183,7 @@ async function runScenario(opts: { cipher?: ValueCipher; redactBoard?: boolean }
     errors: findCanaries(errors, canaries),
     summaries: findCanaries(summaries, canaries),
     runs: findCanaries(runs, canaries),
+    spans: findCanaries(spanTexts(spans), canaries),
   };
 }
 
@@ -175,7 +198,7 @@ describe('patient data leak test', () => {
     expect(found.map((f) => f.split(':')[0])).toEqual(['log', 'redis']);
   });
 
-  it('finds no patient value in logs, Redis, Bull Board or error bodies', async () => {
+  it('finds no patient value in logs, Redis, Bull Board, the status page, error bodies or spans', async () => {
     const found = await runScenario({});
     expect(found).toEqual({
       logs: [],
@@ -184,12 +207,20 @@ describe('patient data leak test', () => {
       errors: [],
       summaries: [],
       runs: [],
+      spans: [],
     });
   });
 
-  it('would catch encryption switched off: patient values then show in Redis', async () => {
+  it('would catch encryption switched off: patient values then show in Redis (not in spans)', async () => {
     const found = await runScenario({ cipher: new PlaintextCipher() });
     expect(found.redis.length).toBeGreaterThan(0);
+    // Spans never carry the answer, sealed or not.
+    expect(found.spans).toEqual([]);
+  });
+
+  it("would catch BullMQ's job results let into spans: with encryption off they show there", async () => {
+    const found = await runScenario({ cipher: new PlaintextCipher(), keepJobResults: true });
+    expect(found.spans.length).toBeGreaterThan(0);
   });
 
   it('would catch redaction switched off: patient values then show in Bull Board', async () => {

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from '../../src/shared/logger.js';
 import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
 import { ensureSemaphoreTable } from '../../src/shared/semaphore/index.js';
 import { startProducer, type ProducerServer } from '../../src/producer/producer-server.js';
+import type { Tracing } from '../../src/shared/tracing/tracing.js';
 import { uniqueName } from './names.js';
 
 export const keys = {
@@ -30,7 +31,12 @@ export interface ProducerEnv {
 /** Starts a producer with test keys and any extra settings. */
 export async function producerEnv(
   extra: Record<string, string> = {},
-  overrides: { logger?: Logger; cipher?: ValueCipher; redactBoard?: boolean } = {},
+  overrides: {
+    logger?: Logger;
+    cipher?: ValueCipher;
+    redactBoard?: boolean;
+    tracing?: Tracing;
+  } = {},
 ): Promise<ProducerEnv> {
   const env = {
     NODE_ENV: 'test',
@@ -58,6 +64,7 @@ export async function producerEnv(
     {
       ...(overrides.cipher ? { cipher: overrides.cipher } : {}),
       ...(overrides.redactBoard === false ? { redactBoard: false } : {}),
+      ...(overrides.tracing ? { tracing: overrides.tracing } : {}),
     },
   );
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });

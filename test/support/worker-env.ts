@@ -17,6 +17,7 @@ import {
 } from '../../src/simulator/server.js';
 import { startWorkerApp, type WorkerApp } from '../../src/worker/worker-app.js';
 import { exited, spawnTs } from './children.js';
+import type { Tracing } from '../../src/shared/tracing/tracing.js';
 import { uniqueName } from './names.js';
 
 /** Everything a worker test uses; `close()` stops all of it. */
@@ -30,7 +31,7 @@ export interface WorkerEnv {
   readonly redis: Redis;
   startWorker(
     extra?: Record<string, string>,
-    overrides?: { logger?: Logger; cipher?: ValueCipher },
+    overrides?: { logger?: Logger; cipher?: ValueCipher; tracing?: Tracing },
   ): Promise<WorkerApp>;
   spawnWorker(extra?: Record<string, string>): ChildProcess;
   waitFor(job: CheckJob, states?: string[], timeoutMs?: number): Promise<string>;
@@ -86,7 +87,10 @@ export async function workerEnv(
       const app = await startWorkerApp(
         loadConfig({ ...env, ...extra }),
         overrides.logger ?? createLogger({ level: 'silent' }),
-        overrides.cipher ? { cipher: overrides.cipher } : {},
+        {
+          ...(overrides.cipher ? { cipher: overrides.cipher } : {}),
+          ...(overrides.tracing ? { tracing: overrides.tracing } : {}),
+        },
       );
       apps.push(app);
       return app;
