@@ -28,9 +28,16 @@ async function concurrency(): Promise<Concurrency> {
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  // Calls of 20 s: the three slots stay in their calls for the whole test.
+  // Calls of 20 s: the three slots stay in their calls for the whole test. No payer cap: each
+  // payer may take the whole allocation, so scheduling holds none of these checks back.
   w = await workerEnv(
-    { STEDI_CONCURRENCY: '3', STEDI_REALTIME_RESERVED: '1', WORKER_SHUTDOWN_TIMEOUT_MS: '200' },
+    {
+      STEDI_CONCURRENCY: '3',
+      STEDI_REALTIME_RESERVED: '1',
+      PAYER_CAP: '3',
+      PAYER_INITIAL_CONCURRENCY: '3',
+      WORKER_SHUTDOWN_TIMEOUT_MS: '200',
+    },
     { concurrency: 3, latency: { medianMs: 20_000, sigma: 0, maxMs: 30_000 } },
   );
   p = await producerEnv({
@@ -57,7 +64,7 @@ beforeAll(async () => {
     '/v1/eligibility/batch',
   );
   // Queued behind the three calls: shows as waiting.
-  await submit({ items: [request(`${patient.memberId}D`, '60054')] }, '/v1/eligibility/batch');
+  await submit({ items: [request(`${patient.memberId}D`, 'OSCAR')] }, '/v1/eligibility/batch');
   const deadline = Date.now() + 20_000;
   while ((await concurrency()).holders.length < 3) {
     if (Date.now() > deadline) throw new Error('the three calls did not start');
