@@ -28,12 +28,13 @@ async function concurrency(): Promise<Concurrency> {
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  // Calls of 20 s: the three slots stay in their calls for the whole test. No payer cap: each
-  // payer may take the whole allocation, so scheduling holds none of these checks back.
+  // Calls of 20 s: the three slots stay in their calls for the whole test. No realtime reserve
+  // (once a realtime check has arrived, lending keeps a slot idle for the next one) and no payer
+  // cap, so scheduling holds none of the batch checks back from a free slot.
   w = await workerEnv(
     {
       STEDI_CONCURRENCY: '3',
-      STEDI_REALTIME_RESERVED: '1',
+      STEDI_REALTIME_RESERVED: '0',
       PAYER_CAP: '3',
       PAYER_INITIAL_CONCURRENCY: '3',
       WORKER_SHUTDOWN_TIMEOUT_MS: '200',
@@ -43,7 +44,8 @@ beforeAll(async () => {
   p = await producerEnv({
     ...w.deployment,
     STEDI_CONCURRENCY: '3',
-    STEDI_REALTIME_RESERVED: '1',
+    STEDI_REALTIME_RESERVED: '0',
+    PAYER_CAP: '3',
     BULL_BOARD_USERS: 'admin:admin-secret:admin,viewer:viewer-secret:read',
   });
   await w.startWorker();
