@@ -22,6 +22,7 @@ export interface WorkerMetrics {
   readonly tenantInFlight: Gauge<'tenant'>;
   readonly realtimeHeadroom: Gauge;
   readonly dynamoRequests: Gauge;
+  readonly redisStallRecovery: Counter<'what'>;
 }
 
 /** Creates the worker's metrics on a fresh registry. */
@@ -133,6 +134,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     dynamoRequests: new Gauge({
       name: 'eq_dynamodb_requests',
       help: 'DynamoDB requests sent by this worker',
+      registers: r,
+    }),
+    redisStallRecovery: new Counter({
+      name: 'eq_redis_stall_recovery_total',
+      help: 'Job locks reclaimed or lost after they expired (Redis stalls), and Stedi answers kept for, or reused by, another run of their check',
+      labelNames: ['what'],
       registers: r,
     }),
   };
