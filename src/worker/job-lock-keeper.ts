@@ -10,9 +10,11 @@
  *  - reclaims the lock as soon as Redis answers again (the stall guard calls `reclaimAll`) and
  *    whenever BullMQ reports a failed renewal: a check still in the active list with no lock has
  *    not been given to anyone, so its lock is set again with this run's token;
- *  - before the check completes, makes sure the lock is (again) its own, since completing needs
- *    it. A check that another worker has by then is left to it (WaitingError: BullMQ does nothing
- *    more with it here), with its answer kept in the job (`eqAnswer`, sealed as every result is);
+ *  - before the check completes, if a stall or a failed renewal was seen since it started, makes
+ *    sure the lock is (again) its own, since completing needs it (other checks complete as
+ *    before, with no extra round trip). A check that another worker has by then is left to it
+ *    (WaitingError: BullMQ does nothing more with it here), with its answer kept in the job
+ *    (`eqAnswer`, sealed as every result is);
  *  - when a check runs again after a stall (BullMQ's stalled counter), completes it with a kept
  *    answer instead of calling Stedi.
  *
@@ -75,6 +77,7 @@ export interface JobLockKeeperOptions {
   /** BullMQ's lock duration (WORKER_LOCK_MS). */
   readonly lockMs: number;
   readonly logger: Logger;
+  readonly now?: () => number;
   /** Counts what the keeper did: reclaimed or lost locks, kept or reused answers. */
   readonly count?: (what: 'lock-reclaimed' | 'lock-lost' | 'answer-kept' | 'answer-reused') => void;
 }
@@ -83,15 +86,30 @@ interface Run {
   readonly queue: string;
   readonly jobId: string;
   readonly token: string;
+  readonly startedAt: number;
 }
 
 /** Reclaims this process's job locks after a Redis stall and keeps answers it cannot deliver. */
 export class JobLockKeeper {
   private readonly runs = new Map<string, Run>();
   private readonly keys: QueueKeys;
+  private readonly now: () => number;
+  /** When Redis last stalled or a lock renewal failed (ms). */
+  private troubleAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: JobLockKeeperOptions) {
     this.keys = new QueueKeys(options.prefix);
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Redis stalls, or a lock renewal failed: runs in progress make sure of their locks before
+   * completing. A stall short of half the lock cannot cost a lock (renewals come every half), and
+   * any longer one is seen (the stall guard) before a run can complete, since completing waits on
+   * Redis.
+   */
+  noteTrouble(): void {
+    this.troubleAt = this.now();
   }
 
   /** Wraps the processor of queue `queue` so its runs are kept as described above. */
@@ -111,7 +129,8 @@ export class JobLockKeeper {
         }
       }
       const key = `${queue}:${id}`;
-      this.runs.set(key, { queue, jobId: id, token });
+      const run: Run = { queue, jobId: id, token, startedAt: this.now() };
+      this.runs.set(key, run);
       try {
         let result: CheckJobResult;
         try {
@@ -119,10 +138,10 @@ export class JobLockKeeper {
         } catch (err) {
           // Delayed and waiting checks were moved by the processor itself, lock and all.
           if (isMoved(err)) throw err;
-          if ((await this.reclaim(queue, id, token)) === 'lost') throw new WaitingError();
+          if ((await this.lockAtEnd(run)) === 'lost') throw new WaitingError();
           throw err;
         }
-        if ((await this.reclaim(queue, id, token)) === 'lost') {
+        if ((await this.lockAtEnd(run)) === 'lost') {
           await keepAnswer.run(
             this.options.redis,
             [this.keys.toKey(queue, id)],
@@ -142,13 +161,21 @@ export class JobLockKeeper {
     };
   }
 
+  /** The lock at the end of a run: made sure of only if there was trouble since it started. */
+  private lockAtEnd(run: Run): Promise<LockState> | LockState {
+    if (this.troubleAt < run.startedAt) return 'held';
+    return this.reclaim(run.queue, run.jobId, run.token);
+  }
+
   /** Reclaims the locks of every check this process runs (Redis answers again after a stall). */
   async reclaimAll(): Promise<void> {
+    this.noteTrouble();
     await Promise.all([...this.runs.values()].map((r) => this.reclaim(r.queue, r.jobId, r.token)));
   }
 
   /** Reclaims the locks of `jobIds` of `queue` that this process runs (failed renewals). */
   async reclaimRenewals(queue: string, jobIds: readonly string[]): Promise<void> {
+    this.noteTrouble();
     const runs = jobIds.flatMap((id) => this.runs.get(`${queue}:${id}`) ?? []);
     await Promise.all(runs.map((r) => this.reclaim(queue, r.jobId, r.token)));
   }

@@ -159,7 +159,10 @@ export async function startWorkerApp(
     pingTimeoutMs: Math.min(1_000, quarterLock),
     probeEveryMs: quarterLock,
     graceMs: config.WORKER_LOCK_MS,
-    onStall: () => logger.warn('Redis does not answer: stalled-job checks wait until it does'),
+    onStall: () => {
+      keeper.noteTrouble();
+      logger.warn('Redis does not answer: stalled-job checks wait until it does');
+    },
     onStallEnded: (stalledMs) => {
       logger.warn(
         { stalledMs, graceMs: config.WORKER_LOCK_MS },
