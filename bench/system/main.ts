@@ -12,6 +12,8 @@
  *  payer-outage  one payer down answering AAA 42 after ~6 s (scenarios/payer-outage.ts).
  *  slow-payer    one payer answering after ~8 s (scenarios/slow-payer.ts).
  *  tenants       a small tenant's run behind a big one's (scenarios/tenants.ts).
+ *  dynamo-outage DynamoDB paused for 20 s mid-run (scenarios/faults.ts).
+ *  rollout       every worker replaced with a 1 s grace period during 6 s calls (scenarios/faults.ts).
  */
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
@@ -25,6 +27,7 @@ import { lendScenario } from './scenarios/lend.js';
 import { payerOutageScenario } from './scenarios/payer-outage.js';
 import { slowPayerScenario } from './scenarios/slow-payer.js';
 import { tenantsScenario } from './scenarios/tenants.js';
+import { dynamoOutageScenario, rolloutScenario } from './scenarios/faults.js';
 
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
@@ -46,6 +49,8 @@ const keyed: Record<string, () => Promise<Record<string, Figures>>> = {
   'payer-outage': () => payerOutageScenario({ redis, dynamo }),
   'slow-payer': () => slowPayerScenario({ redis, dynamo }),
   tenants: () => tenantsScenario({ redis, dynamo }),
+  'dynamo-outage': () => dynamoOutageScenario({ redis, dynamo }),
+  rollout: () => rolloutScenario({ redis, dynamo }),
 };
 const known = ['saturation', 'mixed', 'crash', ...Object.keys(keyed)];
 if (only !== undefined && !known.includes(only)) {
