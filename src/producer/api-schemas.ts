@@ -44,6 +44,19 @@ export const checkViewSchema = z.object({
   links: z.object({ self: z.string() }),
 });
 
+/** DELETE /v1/eligibility/:id. */
+export const cancelledSchema = z.object({ id: z.string(), status: z.literal('cancelled') });
+
+/** GET /healthz. */
+export const healthSchema = z.object({ status: z.literal('ok') });
+
+/** GET /readyz (200 and 503). */
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not ready']),
+  redis: z.enum(['ok', 'unreachable']),
+  dynamodb: z.enum(['ok', 'unreachable']),
+});
+
 /** Every 4xx answer. */
 export const errorSchema = z.object({
   error: z.string(),

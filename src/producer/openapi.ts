@@ -1,30 +1,65 @@
 /** The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with. */
 import { z } from 'zod';
-import { checkViewSchema, errorSchema, modeSchema, submitDocSchemas } from './api-schemas.js';
+import {
+  cancelledSchema,
+  checkViewSchema,
+  errorSchema,
+  healthSchema,
+  modeSchema,
+  readinessSchema,
+  submitDocSchemas,
+} from './api-schemas.js';
 import { concurrencySchema, limitsViewSchema } from './limits-schemas.js';
 import { limitOverridesSchema } from '../shared/scheduling/limits.js';
 import { checkSummarySchema } from '../shared/schemas/check-summary.js';
-import { batchAcceptedSchema, runResultRowSchema, runViewSchema } from './runs/run-schemas.js';
+import {
+  batchAcceptedSchema,
+  runCancelledSchema,
+  runResultRowSchema,
+  runViewSchema,
+} from './runs/run-schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+/** A schema whose property `name` points at a component instead of repeating it inline. */
+const withRef = (s: z.ZodType, name: string, ref: string) => {
+  const js = schema(s) as { properties?: Record<string, unknown> };
+  if (js.properties?.[name]) js.properties[name] = { $ref: `#/components/schemas/${ref}` };
+  return js;
+};
 const json = (ref: string) => ({
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
+const error = (description: string) => ({ description, ...json('Error') });
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+};
+// Every route parses a JSON body when one is sent with a JSON content type, so these two can
+// answer any request; they are listed on every operation.
+const bodyErrors = {
+  '400': error('Invalid input (or a body sent that is not valid JSON); `issues` names each field'),
+  '413': error('Body larger than BODY_LIMIT_BYTES'),
+};
 const authErrors = {
-  '401': { description: 'Missing or unknown API key', ...json('Error') },
-  '403': { description: 'The key lacks the needed scope', ...json('Error') },
+  '401': error('Missing or unknown API key'),
+  '403': error('The key lacks the needed scope'),
 };
-const errors = {
-  '400': { description: 'Invalid input; `issues` names each field', ...json('Error') },
-  ...authErrors,
+const rateLimited = {
+  '429': { ...error("Past the API key's rate limit"), headers: retryAfter },
 };
+const storeUnavailable = {
+  '503': {
+    ...error('Redis (the queue store) did not answer in time; retry later'),
+    headers: retryAfter,
+  },
+};
+const errors = { ...bodyErrors, ...authErrors };
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
   schema: { type: 'string', minLength: 1, maxLength: 200 },
   description:
     'Makes retries safe: a repeat with the same key and body gets the same check (for a batch, ' +
-    'the same checks), never a second one; the same key with another body gets 409. Keys are ' +
+    'the same run and checks), never a second one; the same key with another body gets 409. Keys are ' +
     'remembered per API key for IDEMPOTENCY_TTL_SECONDS. Send one whenever you may retry: a ' +
     'submission answered 503 (or with no answer) may still be accepted once Redis answers again.',
 };
@@ -32,8 +67,9 @@ const unavailable =
   'Draining or maintenance mode; or Redis (the queue store) did not answer within ' +
   'SUBMIT_TIMEOUT_MS. See Retry-After. After a Redis timeout the submission may still be ' +
   'accepted when Redis answers again: retry with the same Idempotency-Key to get the same check';
-
-const runId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const notFound = (what: string) => ({ '404': error(`Unknown id${what}`) });
+const runNotFound = notFound(', or a run of another API key');
 
 let built: Record<string, unknown> | undefined;
 
@@ -51,34 +87,45 @@ function buildDocument(): Record<string, unknown> {
       description:
         "Queue Stedi eligibility checks by priority; workers keep the account's concurrency allocation full and never exceed it.",
     },
+    servers: [
+      {
+        url: '/',
+        description: 'The producer answering this document (`npm start`: http://localhost:3000)',
+      },
+    ],
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
       schemas: {
         SubmitCheck: schema(submitDocSchemas.check),
         SubmitBatch: schema(submitDocSchemas.batch),
-        Check: schema(checkViewSchema),
+        Check: withRef(checkViewSchema, 'summary', 'CheckSummary'),
         CheckSummary: schema(checkSummarySchema),
+        Cancelled: schema(cancelledSchema),
         Mode: schema(modeSchema),
         LimitOverrides: schema(limitOverridesSchema),
         Limits: schema(limitsViewSchema),
         Concurrency: schema(concurrencySchema),
+        Health: schema(healthSchema),
+        Readiness: schema(readinessSchema),
         Error: schema(errorSchema),
         BatchAccepted: schema(batchAcceptedSchema),
         Run: schema(runViewSchema),
-        RunResultRow: schema(runResultRowSchema),
+        RunCancelled: schema(runCancelledSchema),
+        RunResultRow: withRef(runResultRowSchema, 'summary', 'CheckSummary'),
       },
     },
     security: [{ apiKey: [] }],
     paths: {
       '/v1/eligibility': {
         post: {
+          operationId: 'submitCheck',
           summary: 'Submit one check (scope submit)',
           parameters: [
             {
               name: 'wait',
               in: 'query',
               schema: { type: 'integer', minimum: 0 },
-              description: 'Seconds to wait for the answer',
+              description: 'Seconds to wait for the answer (at most MAX_WAIT_SECONDS)',
             },
             idempotencyKey,
           ],
@@ -87,74 +134,96 @@ function buildDocument(): Record<string, unknown> {
             '200': { description: 'Finished within `wait`', ...json('Check') },
             '202': { description: 'Accepted', ...json('Check') },
             ...errors,
-            '409': { description: 'Idempotency-Key reused with another body', ...json('Error') },
-            '413': { description: 'Body too large', ...json('Error') },
-            '415': { description: 'Not application/json', ...json('Error') },
-            '503': { description: unavailable, ...json('Error') },
+            '409': error('Idempotency-Key reused with another body'),
+            '415': error('Not application/json'),
+            ...rateLimited,
+            '503': { ...error(unavailable), headers: retryAfter },
           },
         },
       },
       '/v1/eligibility/batch': {
         post: {
-          summary: 'Submit a batch of checks, all or nothing (scope submit)',
+          operationId: 'submitBatch',
+          summary: 'Submit a batch of checks as one run, all or nothing (scope submit)',
           parameters: [idempotencyKey],
           requestBody: { required: true, ...json('SubmitBatch') },
           responses: {
             '202': {
               description: 'Accepted as one run; Location names the run',
+              headers: { Location: { description: 'The run', schema: { type: 'string' } } },
               ...json('BatchAccepted'),
             },
             ...errors,
-            '409': { description: 'Idempotency-Key reused with another body', ...json('Error') },
-            '429': { description: 'Batch backlog full; see Retry-After', ...json('Error') },
-            '503': { description: unavailable, ...json('Error') },
+            '409': error('Idempotency-Key reused with another body'),
+            '415': error('Not application/json'),
+            '429': {
+              ...error("Batch backlog full, or past the API key's rate limit"),
+              headers: retryAfter,
+            },
+            '503': { ...error(unavailable), headers: retryAfter },
           },
         },
       },
       '/v1/eligibility/{id}': {
-        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        parameters: [idParam],
         get: {
+          operationId: 'getCheck',
           summary: 'Status and result of a check (scope read)',
           responses: {
             '200': { description: 'The check', ...json('Check') },
-            '404': { description: 'Unknown id', ...json('Error') },
+            ...errors,
+            ...notFound(''),
+            ...rateLimited,
+            ...storeUnavailable,
           },
         },
         delete: {
+          operationId: 'cancelCheck',
           summary: 'Cancel a check not yet started (scope submit)',
           responses: {
-            '200': { description: 'Cancelled' },
-            '409': { description: 'Already started or finished', ...json('Error') },
+            '200': { description: 'Cancelled', ...json('Cancelled') },
+            ...errors,
+            ...notFound(''),
+            '409': error('Already started or finished'),
+            ...rateLimited,
+            ...storeUnavailable,
           },
         },
       },
       '/v1/runs/{id}': {
-        parameters: [runId],
+        parameters: [idParam],
         get: {
+          operationId: 'getRun',
           summary:
             'A run (the checks of one batch POST): counts by state, progress, estimated time to completion (scope read)',
           responses: {
             '200': { description: 'The run', ...json('Run') },
-            ...authErrors,
-            '404': { description: 'Unknown id, or a run of another API key', ...json('Error') },
+            ...errors,
+            ...runNotFound,
+            ...rateLimited,
+            ...storeUnavailable,
           },
         },
         delete: {
+          operationId: 'cancelRun',
           summary:
             'Cancel the checks of a run that have not started; running ones finish (scope submit)',
           responses: {
             '200': {
               description: 'The run after cancellation; `cancelledNow` checks were removed',
-              ...json('Run'),
+              ...json('RunCancelled'),
             },
-            ...authErrors,
-            '404': { description: 'Unknown id, or a run of another API key', ...json('Error') },
+            ...errors,
+            ...runNotFound,
+            ...rateLimited,
+            ...storeUnavailable,
           },
         },
       },
       '/v1/runs/{id}/results': {
-        parameters: [runId],
+        parameters: [idParam],
         get: {
+          operationId: 'getRunResults',
           summary:
             "A page of a run's finished checks, in the order they were first seen finished (scope read)",
           parameters: [
@@ -169,6 +238,7 @@ function buildDocument(): Record<string, unknown> {
               name: 'limit',
               in: 'query',
               schema: { type: 'integer', minimum: 1, maximum: 1000, default: 500 },
+              description: 'Most rows in the page',
             },
             {
               name: 'format',
@@ -198,78 +268,94 @@ function buildDocument(): Record<string, unknown> {
                 'text/csv': { schema: { type: 'string' } },
               },
             },
-            '400': { description: 'Invalid cursor, limit or format', ...json('Error') },
-            ...authErrors,
-            '404': { description: 'Unknown id, or a run of another API key', ...json('Error') },
+            ...errors,
+            ...runNotFound,
+            ...rateLimited,
+            ...storeUnavailable,
           },
         },
       },
       '/v1/concurrency': {
         get: {
+          operationId: 'getConcurrency',
           summary:
             'Semaphore holders by pool, and checks in flight by payer and tenant (scope read)',
           responses: {
             '200': { description: 'Holders and checks in flight', ...json('Concurrency') },
-            ...authErrors,
+            ...errors,
           },
         },
       },
       '/v1/limits': {
         get: {
+          operationId: 'getLimits',
           summary:
             'Scheduling limits: overrides, limits in force, payer and tenant state (scope read)',
-          responses: { '200': { description: 'Limits', ...json('Limits') }, ...authErrors },
+          responses: { '200': { description: 'Limits', ...json('Limits') }, ...errors },
         },
       },
       '/admin/limits': {
         put: {
+          operationId: 'putLimits',
           summary:
             'Replace the run-time limit overrides; absent fields keep the configured value (scope admin)',
           requestBody: { required: true, ...json('LimitOverrides') },
           responses: {
             '200': { description: 'Stored and in force on this producer', ...json('Limits') },
-            '400': {
-              description:
-                'Invalid overrides, or `lending.floor` above STEDI_REALTIME_RESERVED; `issues` names each field',
-              ...json('Error'),
-            },
-            ...authErrors,
-            '413': { description: 'Body too large', ...json('Error') },
-            '415': { description: 'Not application/json', ...json('Error') },
+            ...errors,
+            '400': error(
+              'Invalid overrides, or `lending.floor` above STEDI_REALTIME_RESERVED; `issues` names each field',
+            ),
+            '415': error('Not application/json'),
           },
         },
       },
       '/admin/mode': {
         get: {
+          operationId: 'getMode',
           summary: 'Operator mode (scope admin)',
-          responses: { '200': { description: 'Mode', ...json('Mode') } },
+          responses: { '200': { description: 'Mode', ...json('Mode') }, ...errors },
         },
         post: {
+          operationId: 'setMode',
           summary: 'Set the operator mode (scope admin)',
           requestBody: { required: true, ...json('Mode') },
-          responses: { '200': { description: 'Mode set' } },
+          responses: { '200': { description: 'Mode set', ...json('Mode') }, ...errors },
         },
       },
       '/healthz': {
         get: {
+          operationId: 'getHealth',
           security: [],
           summary: 'Alive (the process answers; says nothing of Redis or DynamoDB)',
-          responses: { '200': { description: 'Alive' } },
+          responses: { '200': { description: 'Alive', ...json('Health') }, ...bodyErrors },
         },
       },
       '/readyz': {
         get: {
+          operationId: 'getReadiness',
           security: [],
           summary:
             'Redis and DynamoDB answer, each within READY_TIMEOUT_MS (unanswered counts as unreachable)',
-          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+          responses: {
+            '200': { description: 'Ready', ...json('Readiness') },
+            ...bodyErrors,
+            '503': { description: 'Not ready', ...json('Readiness') },
+          },
         },
       },
       '/metrics': {
         get: {
+          operationId: 'getMetrics',
           security: [],
           summary: 'Prometheus metrics',
-          responses: { '200': { description: 'Metrics' } },
+          responses: {
+            '200': {
+              description: 'Metrics in the Prometheus text format',
+              content: { 'text/plain': { schema: { type: 'string' } } },
+            },
+            ...bodyErrors,
+          },
         },
       },
     },

@@ -2,35 +2,20 @@
  * Runs through the whole path (REST → queue → worker processes → simulator → run views and the
  * results export): a run of 500 checks whose worker is killed with SIGKILL mid-run keeps exact
  * counts at every read and exports every result once, paged while it progresses; cancelling a run
- * stops its waiting checks; runs are visible only to the key that created them.
+ * stops its waiting checks; runs are visible only to the key that created them. Driven through
+ * the typed client generated from the OpenAPI document, which also checks every answer against it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { exited } from '../support/children.js';
 import { checkRequest } from '../support/fixtures.js';
 import { keys, producerEnv, type ProducerEnv } from '../support/producer-env.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
+import { apiClient } from '../support/api-client.js';
+import type { components } from '../support/api-types.js';
 
-interface RunView {
-  id: string;
-  status: string;
-  total: number;
-  counts: Record<
-    'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'cancelled' | 'expired',
-    number
-  >;
-  progress: number;
-  estimatedSecondsRemaining?: number;
-}
-interface Row {
-  seq: number;
-  checkId: string;
-  index: number;
-  status: string;
-  attempts: number;
-  aaaCodes: string[];
-  failureReason?: string;
-  summary?: { coverage: string };
-}
+type RunView = components['schemas']['Run'];
+type Row = components['schemas']['RunResultRow'];
+type Items = components['schemas']['SubmitBatch']['items'];
 
 let w: WorkerEnv | undefined;
 let p: ProducerEnv | undefined;
@@ -50,20 +35,22 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs
   }
 }
 
+const api = (env: ProducerEnv, key = keys.all) => apiClient(env.url, key);
+
 async function submitRun(env: ProducerEnv, items: unknown[], idempotencyKey?: string) {
-  const res = await env.call('/v1/eligibility/batch', {
-    method: 'POST',
-    body: JSON.stringify({ items }),
-    ...(idempotencyKey ? { headers: { 'Idempotency-Key': idempotencyKey } } : {}),
+  const { data, response } = await api(env).POST('/v1/eligibility/batch', {
+    body: { items: items as Items },
+    params: { header: idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : {} },
   });
-  expect(res.status).toBe(202);
-  return (await res.json()) as { runId: string; count: number; checks: { id: string }[] };
+  expect(response.status).toBe(202);
+  if (!data) throw new Error('no body');
+  return data;
 }
 
-async function getRun(env: ProducerEnv, id: string, key = keys.all): Promise<RunView> {
-  const res = await env.call(`/v1/runs/${id}`, { key });
-  expect(res.status).toBe(200);
-  return (await res.json()) as RunView;
+async function getRun(env: ProducerEnv, id: string): Promise<RunView> {
+  const { data } = await api(env).GET('/v1/runs/{id}', { params: { path: { id } } });
+  if (!data) throw new Error(`GET run ${id} failed`);
+  return data;
 }
 
 const sum = (counts: RunView['counts']) => Object.values(counts).reduce((a, b) => a + b, 0);
@@ -72,17 +59,19 @@ const sum = (counts: RunView['counts']) => Object.values(counts).reduce((a, b) =
 async function drain(env: ProducerEnv, id: string, cursor: number) {
   const rows: Row[] = [];
   for (;;) {
-    const res = await env.call(`/v1/runs/${id}/results?cursor=${cursor}&limit=100`);
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    const page = text
+    const { data, response } = await api(env).GET('/v1/runs/{id}/results', {
+      params: { path: { id }, query: { cursor, limit: 100 } },
+      parseAs: 'text',
+    });
+    expect(response.status).toBe(200);
+    const page = (data ?? '')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as Row);
     rows.push(...page);
-    cursor = Number(res.headers.get('next-cursor'));
+    cursor = Number(response.headers.get('next-cursor'));
     if (page.length < 100)
-      return { rows, cursor, complete: res.headers.get('results-complete') === 'true' };
+      return { rows, cursor, complete: response.headers.get('results-complete') === 'true' };
   }
 }
 
@@ -172,9 +161,12 @@ describe('runs', () => {
     // A fresh export from the start gives the same rows, as CSV too.
     const again = await drain(p, run.runId, 0);
     expect(again.rows.map((r) => r.checkId)).toEqual(rows.map((r) => r.checkId));
-    const csv = await p.call(`/v1/runs/${run.runId}/results?format=csv&limit=1000`);
-    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
-    const lines = (await csv.text()).trim().split('\r\n');
+    const csv = await api(p).GET('/v1/runs/{id}/results', {
+      params: { path: { id: run.runId }, query: { format: 'csv', limit: 1000 } },
+      parseAs: 'text',
+    });
+    expect(csv.response.headers.get('content-type')).toMatch(/text\/csv/);
+    const lines = (csv.data ?? '').trim().split('\r\n');
     expect(lines[0]).toBe(
       'seq,checkId,index,status,attempts,finishedAt,coverage,planName,aaaCodes,failureReason,summary',
     );
@@ -194,9 +186,10 @@ describe('runs', () => {
       async () => w!.simulator.stats().inFlight,
       (n) => n > 0,
     );
-    const res = await p.call(`/v1/runs/${run.runId}`, { method: 'DELETE' });
-    expect(res.status).toBe(200);
-    const cancelled = (await res.json()) as RunView & { cancelledNow: number };
+    const { data: cancelled } = await api(p).DELETE('/v1/runs/{id}', {
+      params: { path: { id: run.runId } },
+    });
+    if (!cancelled) throw new Error('DELETE failed');
     expect(cancelled.cancelledNow).toBeGreaterThan(30);
     expect(cancelled.counts.waiting + cancelled.counts.delayed).toBe(0);
 
@@ -223,16 +216,20 @@ describe('runs', () => {
   it('a run is visible only to the key that created it', async () => {
     p = await producerEnv();
     const run = await submitRun(p, [checkRequest()]);
-    for (const path of [`/v1/runs/${run.runId}`, `/v1/runs/${run.runId}/results`]) {
-      const other = await p.call(path, { key: keys.read });
-      expect(other.status).toBe(404);
-      expect(await other.text()).not.toContain('SIM');
-    }
-    expect((await p.call(`/v1/runs/${run.runId}`, { key: null })).status).toBe(401);
-    expect(
-      (await p.call(`/v1/runs/${run.runId}`, { method: 'DELETE', key: keys.read })).status,
-    ).toBe(403);
-    expect((await p.call('/v1/runs/bt_nope')).status).toBe(404);
+    const path = { id: run.runId };
+    const viewer = api(p, keys.read);
+    const other = await viewer.GET('/v1/runs/{id}', { params: { path } });
+    expect(other.response.status).toBe(404);
+    expect(JSON.stringify(other.error)).not.toContain('SIM');
+    const otherResults = await viewer.GET('/v1/runs/{id}/results', { params: { path } });
+    expect(otherResults.response.status).toBe(404);
+    const anonymous = await apiClient(p.url).GET('/v1/runs/{id}', { params: { path } });
+    expect(anonymous.response.status).toBe(401);
+    const readOnly = await viewer.DELETE('/v1/runs/{id}', { params: { path } });
+    expect(readOnly.response.status).toBe(403);
+    const unknown = await api(p).GET('/v1/runs/{id}', { params: { path: { id: 'bt_nope' } } });
+    expect(unknown.response.status).toBe(404);
+    // Values the document forbids, sent past the typed client to reach the route's own check.
     const bad = await p.call(`/v1/runs/${run.runId}/results?cursor=-1&format=xml`);
     expect(bad.status).toBe(400);
     expect(JSON.stringify(await bad.json())).toMatch(/cursor.*format|format.*cursor/);

@@ -34,6 +34,12 @@ export const runViewSchema = z.object({
   links: z.object({ self: z.string(), results: z.string() }),
 });
 
+/** DELETE /v1/runs/:id: the run after cancellation. */
+export const runCancelledSchema = runViewSchema.extend({
+  /** Checks this request removed before they started. */
+  cancelledNow: z.number().int(),
+});
+
 /** One line of GET /v1/runs/:id/results (JSON lines; CSV has the same columns). */
 export const runResultRowSchema = z.object({
   /** The results cursor after this row. */
