@@ -14,6 +14,8 @@
  *  tenants       a small tenant's run behind a big one's (scenarios/tenants.ts).
  *  dynamo-outage DynamoDB paused for 20 s mid-run (scenarios/faults.ts).
  *  rollout       every worker replaced with a 1 s grace period during 6 s calls (scenarios/faults.ts).
+ *  batch-route   a 2,000-check run routed to Stedi's Batch Eligibility API beside the front desk
+ *                (scenarios/batch-route.ts).
  */
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
@@ -28,6 +30,7 @@ import { payerOutageScenario } from './scenarios/payer-outage.js';
 import { slowPayerScenario } from './scenarios/slow-payer.js';
 import { tenantsScenario } from './scenarios/tenants.js';
 import { dynamoOutageScenario, rolloutScenario } from './scenarios/faults.js';
+import { batchRouteScenario } from './scenarios/batch-route.js';
 
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
@@ -51,6 +54,7 @@ const keyed: Record<string, () => Promise<Record<string, Figures>>> = {
   tenants: () => tenantsScenario({ redis, dynamo }),
   'dynamo-outage': () => dynamoOutageScenario({ redis, dynamo }),
   rollout: () => rolloutScenario({ redis, dynamo }),
+  'batch-route': () => batchRouteScenario({ redis, dynamo }),
 };
 const known = ['saturation', 'mixed', 'crash', ...Object.keys(keyed)];
 if (only !== undefined && !known.includes(only)) {

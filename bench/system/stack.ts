@@ -27,10 +27,14 @@ export interface StackOptions {
   readonly payers?: SimulatorOptions['payers'];
   /** Further settings for every worker (and the stack's config). */
   readonly env?: Readonly<Record<string, string>>;
+  /** The simulated Batch Eligibility API's pipeline. */
+  readonly batchApi?: SimulatorOptions['batch'];
 }
 
 /** A running stack. */
 export interface Stack {
+  /** The settings every worker of the stack runs with. */
+  readonly env: Readonly<Record<string, string>>;
   readonly config: Config;
   readonly simulator: Simulator;
   readonly queues: CheckQueues;
@@ -59,6 +63,7 @@ export async function startStack(
     latency: { medianMs: o.latencyMedianMs, sigma: o.latencySigma, maxMs: o.stediTimeoutMs },
     seed: 7,
     ...(o.payers ? { payers: o.payers } : {}),
+    ...(o.batchApi ? { batch: o.batchApi } : {}),
   });
   const env: Record<string, string> = {
     LOG_LEVEL: 'warn',
@@ -69,6 +74,7 @@ export async function startStack(
     SEMAPHORE_TABLE: `bench-${o.name}`,
     SEMAPHORE_NAME: `bench-${o.name}`,
     STEDI_BASE_URL: simulator.url,
+    STEDI_BATCH_BASE_URL: simulator.url,
     STEDI_API_KEY: 'dev-key',
     STEDI_CONCURRENCY: String(o.allocation),
     STEDI_REALTIME_RESERVED: String(o.reserved),
@@ -111,6 +117,7 @@ export async function startStack(
     return sum;
   };
   return {
+    env,
     config,
     simulator,
     queues,

@@ -8,15 +8,25 @@ const priority = z.enum(['realtime', 'batch']).default('realtime');
 /** POST /v1/eligibility body: the request in Stedi's v3 shape or its 2026-06-01 shape. */
 export const submitCheckSchema = z.object({ priority, request: checkRequestSchema }).strict();
 
+const routeFields = {
+  /** `stedi-batch`: to Stedi's Batch Eligibility API; `realtime`: through our queue. */
+  route: z.enum(['realtime', 'stedi-batch']).optional(),
+  /** How long Stedi retries payer-connectivity failures of a routed run, in hours. */
+  maxRetryHours: z.number().int().min(8).max(24).optional(),
+};
+
 /** POST /v1/eligibility/batch body; the item limit is checked against configuration. */
 export const submitBatchSchema = z
-  .object({ items: z.array(checkRequestSchema).min(1, 'must hold at least one request') })
+  .object({
+    items: z.array(checkRequestSchema).min(1, 'must hold at least one request'),
+    ...routeFields,
+  })
   .strict();
 
 /** The submit bodies as documented (OpenAPI): each request in either shape. */
 export const submitDocSchemas = {
   check: z.object({ priority, request: checkRequestDocSchema }).strict(),
-  batch: z.object({ items: z.array(checkRequestDocSchema).min(1) }).strict(),
+  batch: z.object({ items: z.array(checkRequestDocSchema).min(1), ...routeFields }).strict(),
 };
 
 /** POST /admin/mode body. */
@@ -40,6 +50,9 @@ export const checkViewSchema = z.object({
   result: z.unknown().optional(),
   /** The normalized summary of a completed check, the same whichever endpoint answered. */
   summary: checkSummarySchema.optional(),
+  /** Set for a check routed to Stedi's Batch Eligibility API, with Stedi's batch id once known. */
+  route: z.literal('stedi-batch').optional(),
+  stediBatchId: z.string().optional(),
   failureReason: z.string().optional(),
   links: z.object({ self: z.string() }),
 });

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Logger } from '../shared/logger.js';
 import type { EligibilityEndpoint } from '../shared/stedi-api.js';
+import type { StediBatchRouteSettings } from './routed-submission.js';
 import type { SemaphoreStatus } from '../shared/semaphore/index.js';
 import type { EffectiveLimits } from '../shared/scheduling/limits.js';
 import type { LimitsStore } from '../shared/scheduling/limits-store.js';
@@ -80,6 +81,8 @@ export interface ProducerAppDeps {
   };
   /** Stedi's real-time endpoint the workers call (STEDI_ELIGIBILITY_ENDPOINT). */
   readonly stediEndpoint: EligibilityEndpoint;
+  /** The batch route to Stedi's Batch Eligibility API (STEDI_BATCH_*). */
+  readonly stediBatch: StediBatchRouteSettings;
 }
 
 /** Builds the app (not listening): the submit fast lane first, Express for everything else. */
@@ -161,6 +164,7 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
     batchMaxItems: deps.limits.batchMaxItems,
     maxWaitSeconds: deps.limits.maxWaitSeconds,
     endpoint: deps.stediEndpoint,
+    stediBatch: deps.stediBatch,
   });
   app.use(
     '/v1/eligibility',

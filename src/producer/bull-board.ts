@@ -71,7 +71,8 @@ export function bullBoard(
 function boardRouter(queues: CheckQueues, readOnlyMode: boolean, redact: boolean): Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath(BOARD_PATH);
-  const adapters = Object.values(queues.queues).map((q) => {
+  const checkQueues = [...Object.values(queues.queues), queues.stediBatch.checks];
+  const adapters = checkQueues.map((q) => {
     const adapter = new BullMQAdapter(q, { readOnlyMode, allowRetries: !readOnlyMode });
     // The board shows opened records, redacted; `redact = false` exists only so a test can prove
     // that the leak test would catch unredacted views.
@@ -86,8 +87,13 @@ function boardRouter(queues: CheckQueues, readOnlyMode: boolean, redact: boolean
     );
     return adapter;
   });
+  // Chunks of the batch route hold check ids and Stedi's batch id, no patient data.
+  const chunks = new BullMQAdapter(queues.stediBatch.chunks, {
+    readOnlyMode,
+    allowRetries: !readOnlyMode,
+  });
   createBullBoard({
-    queues: adapters,
+    queues: [...adapters, chunks],
     serverAdapter,
     options: {
       uiConfig: {

@@ -26,6 +26,14 @@ import type { RedisHealth } from './redis-health.js';
 import { RedisUnavailableError } from './redis-unavailable-error.js';
 import { errorReply, redisUnavailableReply, type Reply } from './reply.js';
 import { conversionIssues, toIssues } from './validation.js';
+import { randomUUID } from 'node:crypto';
+import {
+  enqueueRouted,
+  routedIssues,
+  routeOf,
+  defaultRouteSettings,
+  type StediBatchRouteSettings,
+} from './routed-submission.js';
 
 /** What submitting needs. */
 export interface CheckSubmitterDeps {
@@ -43,6 +51,8 @@ export interface CheckSubmitterDeps {
   readonly maxWaitSeconds: number;
   /** Stedi's real-time endpoint the workers call: requests it cannot take are refused here. */
   readonly endpoint: EligibilityEndpoint;
+  /** The batch route to Stedi's Batch Eligibility API (default: only on request, defaults). */
+  readonly stediBatch?: StediBatchRouteSettings;
 }
 
 /** One POST /v1/eligibility, already authenticated and parsed from JSON. */
@@ -68,7 +78,10 @@ export interface SubmitBatch {
 export class CheckSubmitter {
   private readonly backlog: BatchBacklog;
 
+  private readonly routeSettings: StediBatchRouteSettings;
+
   constructor(private readonly deps: CheckSubmitterDeps) {
+    this.routeSettings = deps.stediBatch ?? defaultRouteSettings;
     this.backlog = new BatchBacklog(deps.queues.queues.batch);
   }
 
@@ -127,12 +140,32 @@ export class CheckSubmitter {
     const refusedAs = 'invalid batch: nothing was enqueued';
     const parsed = submitBatchSchema.safeParse(input.body);
     if (!parsed.success) return errorReply(400, refusedAs, { issues: toIssues(parsed.error) });
-    const { items } = parsed.data;
+    const { items, route: asked, maxRetryHours } = parsed.data;
     const max = this.deps.batchMaxItems;
     if (items.length > max)
       return errorReply(400, refusedAs, {
         issues: [
           { path: 'items', message: `must hold at most ${max} requests (got ${items.length})` },
+        ],
+      });
+    const route = routeOf(asked, items.length, this.routeSettings);
+    if (route === 'stedi-batch') {
+      const unfit = routedIssues(items);
+      if (unfit.length > 0) return errorReply(400, refusedAs, { issues: unfit });
+      const badKey = checkIdempotencyKey(input.idempotencyKey);
+      if (badKey) return badKey;
+      return this.withinDeadline(input.deadline, () =>
+        this.enqueueRouted(input.key, items, maxRetryHours, input.idempotencyKey),
+      );
+    }
+    if (maxRetryHours !== undefined)
+      return errorReply(400, refusedAs, {
+        issues: [
+          {
+            path: 'maxRetryHours',
+            message:
+              "applies only to checks routed to Stedi's Batch Eligibility API (route stedi-batch)",
+          },
         ],
       });
     const unmappable = items.flatMap((item, i) =>
@@ -208,6 +241,35 @@ export class CheckSubmitter {
         links: { run: runPath(batchId) },
       },
     };
+  }
+
+  /**
+   * A run routed to Stedi's Batch Eligibility API. Its checks wait at Stedi, not in our batch
+   * queue, so the backlog limit does not apply; an Idempotency-Key gives a retry the same run
+   * (its ids derive from the reserved one, and BullMQ adds a job id once).
+   */
+  private async enqueueRouted(
+    key: ApiKey,
+    items: CheckRequest[],
+    maxRetryHours: number | undefined,
+    idemKey: string | undefined,
+  ): Promise<Reply> {
+    const refused = await this.admit('realtime', items.length);
+    if (refused) return refused;
+    let runId: string = randomUUID();
+    if (idemKey !== undefined) {
+      const body = { batch: items, route: 'stedi-batch', maxRetryHours };
+      const r = await this.deps.idempotency.reserve(key.name, idemKey, body, runId);
+      if (r.kind === 'conflict')
+        return errorReply(409, 'Idempotency-Key was already used with a different body');
+      if (r.kind === 'existing') runId = r.id;
+    }
+    return enqueueRouted(
+      this.deps.queues,
+      items,
+      { submittedBy: key.name, maxRetryHours, runId },
+      this.routeSettings,
+    );
   }
 
   /** Runs a submission's Redis work by its deadline; 503 if Redis does not answer by then. */

@@ -1,6 +1,7 @@
 import type { CheckJob } from '../shared/check-queues.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CheckSummary } from '../shared/schemas/check-summary.js';
+import { isRoutedCheck } from '../shared/stedi-batch/routed-jobs.js';
 import type { CheckView } from './api-schemas.js';
 
 /** The API path of a check. */
@@ -50,5 +51,9 @@ export function checkView(
   if (status === 'completed' && job.returnvalue?.summary)
     view.summary = cipher.open(job.returnvalue.summary) as CheckSummary;
   if (status === 'failed' && job.failedReason) view.failureReason = job.failedReason;
+  if (isRoutedCheck(job.data)) {
+    view.route = 'stedi-batch';
+    if (job.data.stediBatchId) view.stediBatchId = job.data.stediBatchId;
+  }
   return view;
 }

@@ -35,6 +35,9 @@ export function createProducerMetrics(queues: CheckQueues): ProducerMetrics {
         const counts = await queue.getJobCounts(...states);
         for (const state of states) this.set({ priority, state }, counts[state] ?? 0);
       }
+      // Checks routed to Stedi's Batch Eligibility API, counted like the others.
+      const routed = await queues.stediBatch.checks.getJobCounts(...states);
+      for (const state of states) this.set({ priority: 'stedi-batch', state }, routed[state] ?? 0);
     },
   });
   return {

@@ -1,7 +1,7 @@
 /**
  * The operator mode, shared by every producer instance through Redis:
  * normal; draining (new checks refused with 503 while workers finish the queue);
- * maintenance (also refused, and both queues paused so workers take nothing).
+ * maintenance (also refused, and every queue paused so workers take nothing).
  */
 import type { Redis } from 'ioredis';
 import type { CheckQueues } from '../shared/check-queues.js';
@@ -31,7 +31,7 @@ export class ModeStore {
   async set(mode: OperatingMode): Promise<void> {
     await this.redis.set(this.key, mode);
     this.cached = { mode, at: Date.now() };
-    const queues = Object.values(this.queues.queues);
+    const queues = this.queues.allQueues();
     if (mode === 'maintenance') await Promise.all(queues.map((q) => q.pause()));
     else await Promise.all(queues.map((q) => q.resume()));
   }

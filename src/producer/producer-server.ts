@@ -144,6 +144,14 @@ export async function startProducer(
         Math.max(config.RESULT_RETENTION_SECONDS, config.FAILED_RETENTION_SECONDS) * 1000,
     },
     stediEndpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
+    stediBatch: {
+      minItems: config.STEDI_BATCH_ROUTE_MIN_ITEMS,
+      chunkSize: config.STEDI_BATCH_CHUNK_SIZE,
+      maxRetryHours: config.STEDI_BATCH_MAX_RETRY_HOURS,
+      giveUpMarginMs: config.STEDI_BATCH_GRACE_MS,
+      keepCompletedSeconds: config.RESULT_RETENTION_SECONDS,
+      keepFailedSeconds: config.FAILED_RETENTION_SECONDS,
+    },
   });
   const server = createServer(app).listen(config.PORT);
   await new Promise<void>((resolve, reject) => {

@@ -8,6 +8,8 @@ import { jobOptions, queueNames, type Priority, type PriorityJobSettings } from 
 import { payerOf, type CheckRequest } from './schemas/check-request.js';
 import type { ValueCipher } from './crypto/data-cipher.js';
 import { fairPriorities, fairQueueKeys, type FairQueueKeys } from './scheduling/fair-queue.js';
+import { routedIdPrefix } from './stedi-batch/routed-jobs.js';
+import { RoutedQueues } from './stedi-batch/routed-queues.js';
 
 const idPrefix: Readonly<Record<Priority, string>> = { realtime: 'rt_', batch: 'bt_' };
 
@@ -69,6 +71,8 @@ export function keysOfJobName(
 /** Both queues, with each priority's retry and retention settings. */
 export class CheckQueues {
   readonly queues: Readonly<Record<Priority, Queue<CheckJobData, CheckJobResult>>>;
+  /** The queues of checks routed to Stedi's Batch Eligibility API. */
+  readonly stediBatch: RoutedQueues;
   /** A tenant's share of batch capacity (weight); the producer sets it from the limits in force. */
   tenantWeight: (tenant: string) => number = () => 1;
   private readonly fairKeys: FairQueueKeys;
@@ -87,7 +91,13 @@ export class CheckQueues {
       realtime: new Queue(queueNames.realtime, opts),
       batch: new Queue(queueNames.batch, opts),
     };
+    this.stediBatch = new RoutedQueues(connection, prefix, cipher);
     this.fairKeys = fairQueueKeys(prefix);
+  }
+
+  /** Every queue: both priorities and the batch route's two (for the board and pausing). */
+  allQueues(): Queue[] {
+    return [...Object.values(this.queues), this.stediBatch.checks, this.stediBatch.chunks];
   }
 
   /** Both queues as the configuration sets them; the cipher defaults to the configured keys. */
@@ -155,6 +165,8 @@ export class CheckQueues {
 
   /** Finds a check by id (the id's prefix names its queue). */
   async get(id: string): Promise<CheckJob | undefined> {
+    if (id.startsWith(routedIdPrefix.check))
+      return (await this.stediBatch.checks.getJob(id)) ?? undefined;
     const priority = (Object.keys(idPrefix) as Priority[]).find((p) => id.startsWith(idPrefix[p]));
     if (!priority) return undefined;
     return (await this.queues[priority].getJob(id)) ?? undefined;
@@ -175,6 +187,9 @@ export class CheckQueues {
   }
 
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    await Promise.all([
+      ...Object.values(this.queues).map((q) => q.close()),
+      this.stediBatch.close(),
+    ]);
   }
 }

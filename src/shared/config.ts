@@ -61,6 +61,25 @@ export const envSchema = z
      * are converted; the producer refuses what cannot be (README, "Stedi endpoints").
      */
     STEDI_ELIGIBILITY_ENDPOINT: z.enum(['v3', '2026-06-01']).default('v3'),
+    /** Base URL of Stedi's Batch Eligibility API, the batch route's (README, "The batch route"). */
+    STEDI_BATCH_BASE_URL: z.string().url().default('https://manager.us.stedi.com'),
+    /**
+     * Batch submissions of at least this many checks go to Stedi's Batch Eligibility API unless
+     * they ask otherwise (`route`); 0: only those that ask.
+     */
+    STEDI_BATCH_ROUTE_MIN_ITEMS: int(0, 0),
+    /** Checks per request to Stedi's Batch Eligibility API (Stedi takes up to 10,000). */
+    STEDI_BATCH_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(1_000),
+    /** maxRetryHours passed to Stedi when a routed submission names none (8 to 24). */
+    STEDI_BATCH_MAX_RETRY_HOURS: z.coerce.number().int().min(8).max(24).default(8),
+    /** Wait before the first poll of a submitted chunk, and after each poll that saw progress, in ms. */
+    STEDI_BATCH_POLL_MS: int(30_000, 10),
+    /** Longest wait between polls of a chunk that makes no progress, in ms. */
+    STEDI_BATCH_POLL_MAX_MS: int(600_000, 10),
+    /** How long past maxRetryHours the poller waits for Stedi before failing what is left, in ms. */
+    STEDI_BATCH_GRACE_MS: int(2 * 3_600_000, 0),
+    /** Routed checks and chunks one worker process handles at once (they take no semaphore slot). */
+    WORKER_ROUTED_CONCURRENCY: int(8, 1),
     /** The account's concurrency allocation L: requests in flight at Stedi. */
     STEDI_CONCURRENCY: int(5, 1),
     /**

@@ -29,6 +29,17 @@ export const simulatorEnvSchema = z.object({
   SIMULATOR_FAULT_5XX_RATE: rate,
   SIMULATOR_FAULT_SLOW_RATE: rate,
   SIMULATOR_FAULT_RESET_RATE: rate,
+  /** Items the Batch Eligibility API pipeline runs at once (apart from the real-time allocation). */
+  SIMULATOR_BATCH_CONCURRENCY: z.coerce.number().int().min(1).default(20),
+  /** Median latency of one batch item, in ms (before time scaling; sigma and max as real-time). */
+  SIMULATOR_BATCH_LATENCY_MEDIAN_MS: z.coerce.number().min(0).default(2_000),
+  /** Time between Stedi's retries of a batch item whose payer could not answer, in ms (scaled). */
+  SIMULATOR_BATCH_RETRY_MS: z.coerce.number().min(0).default(300_000),
+  /**
+   * How long a batch submission's answer takes after the batch exists, in ms (scaled): the window
+   * in which a client that dies has had its batch accepted without learning its id.
+   */
+  SIMULATOR_BATCH_SUBMIT_MS: z.coerce.number().min(0).default(200),
   /** Payer ids accepted besides the built-in list, comma separated. */
   SIMULATOR_EXTRA_PAYERS: z.string().default('').transform(commaList),
   /**
@@ -60,6 +71,13 @@ export interface SimulatorOptions {
     readonly reset: number;
   };
   readonly extraPayers: readonly string[];
+  /** The Batch Eligibility API's own pipeline: its concurrency, latency and retry interval. */
+  readonly batch: {
+    readonly concurrency: number;
+    readonly latencyMedianMs: number;
+    readonly retryMs: number;
+    readonly submitMs: number;
+  };
   /** Per-payer profiles by payer id; a payer with a profile is accepted even if not known. */
   readonly payers: Readonly<Record<string, PayerProfile>>;
 }
@@ -98,6 +116,12 @@ export function loadSimulatorEnv(env: NodeJS.ProcessEnv = process.env): {
         reset: e.SIMULATOR_FAULT_RESET_RATE,
       },
       extraPayers: e.SIMULATOR_EXTRA_PAYERS,
+      batch: {
+        concurrency: e.SIMULATOR_BATCH_CONCURRENCY,
+        latencyMedianMs: e.SIMULATOR_BATCH_LATENCY_MEDIAN_MS,
+        retryMs: e.SIMULATOR_BATCH_RETRY_MS,
+        submitMs: e.SIMULATOR_BATCH_SUBMIT_MS,
+      },
       payers: e.SIMULATOR_PAYER_PROFILES,
     },
   };

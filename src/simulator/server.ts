@@ -16,9 +16,12 @@ import { parseSimRequest } from './request-schema.js';
 import { eligibilityResponse, payerNotConfigured } from './responses.js';
 import { eligibilityCheckResponse, invalidRequest } from './responses-2026.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
-import { eligibilityPaths, type EligibilityEndpoint } from '../shared/stedi-api.js';
+import { BatchPipeline, type BatchReply, type BatchStats } from './batch/batch-pipeline.js';
+import { batchApiPaths, eligibilityPaths, type EligibilityEndpoint } from '../shared/stedi-api.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
+/** A batch of 10,000 checks is several MB of JSON. */
+const MAX_BATCH_BODY_BYTES = 32 * 1024 * 1024;
 
 /** A running simulator. */
 export interface Simulator {
@@ -26,6 +29,8 @@ export interface Simulator {
   readonly url: string;
   readonly options: SimulatorOptions;
   stats(): SimulatorStats;
+  /** Counters of the Batch Eligibility API pipeline (also in GET /__stats as `batch`). */
+  batchStats(): BatchStats;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -46,6 +51,36 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
   let listeningSince = Date.now();
   const stats = new StatsRecorder(options.concurrency);
   const timers = new Set<NodeJS.Timeout>();
+  const batchRandom = seededRandom(options.seed + 1);
+  const pipeline = new BatchPipeline({
+    concurrency: options.batch.concurrency,
+    latency: latencySampler(
+      { ...options.latency, medianMs: options.batch.latencyMedianMs },
+      options.timeScale,
+      batchRandom,
+    ),
+    retryMs: options.batch.retryMs * options.timeScale,
+    timeScale: options.timeScale,
+    random: batchRandom,
+    refusal: (request, key) => {
+      if (!payers.has(request.payer)) return 'payer';
+      if (key.startsWith('test_') && !findMock(catalog, request.payer, request.subscriber))
+        return 'test-key';
+      return undefined;
+    },
+    outcome: (request) => {
+      const outage = byPayer.activeOutage(request.payer, Date.now() - listeningSince);
+      // A payer that is down, whatever it answers real-time, is a connectivity failure here.
+      if (outage)
+        return 'outcome' in outage
+          ? outage.outcome
+          : { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
+      if (batchRandom() < options.faults.aaa42)
+        return { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
+      const mock = findMock(catalog, request.payer, request.subscriber);
+      return mock ? outcomeOf(mock) : memberOutcome(request.payer, request.subscriber.memberId);
+    },
+  });
 
   const json = (res: ServerResponse, status: number, body: unknown) => {
     if (res.destroyed || res.writableEnded) return;
@@ -190,6 +225,50 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     }
   }
 
+  /** Stedi's Batch Eligibility API (manager.us.stedi.com): submit, status, items, results. */
+  async function batchApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const key = (req.headers.authorization ?? '').replace(/^(Key|Bearer)\s+/i, '').trim();
+    if (!key || !options.apiKeys.includes(key)) {
+      req.resume();
+      return json(res, 401, { message: 'Unauthorized: missing or unknown API key' });
+    }
+    const query = new URL(req.url ?? '/', 'http://simulator').searchParams;
+    const send = (reply: BatchReply) => json(res, reply.status, reply.body);
+    if (req.method === 'POST' && path === batchApiPaths.submit) {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(req, MAX_BATCH_BODY_BYTES));
+      } catch (err) {
+        const tooLarge = err instanceof BodyTooLargeError;
+        return json(res, tooLarge ? 413 : 400, { message: (err as Error).message });
+      }
+      const idempotencyKey = req.headers['idempotency-key'];
+      const reply = pipeline.submit(
+        body,
+        key,
+        typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+      );
+      // The batch exists from here on; its id reaches the client only after this.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, options.batch.submitMs * options.timeScale);
+        timers.add(t);
+      });
+      return send(reply);
+    }
+    req.resume();
+    const batch = /^\/2024-04-01\/eligibility-manager\/batch\/([^/]+)(\/items)?$/.exec(path);
+    if (req.method === 'GET' && batch?.[1]) {
+      const id = decodeURIComponent(batch[1]);
+      return send(batch[2] ? pipeline.items(id, query) : pipeline.status(id));
+    }
+    if (req.method === 'GET' && path === batchApiPaths.results)
+      return send(pipeline.results(query));
+    json(res, 404, { message: `No route for ${req.method ?? ''} ${path}` });
+  }
+
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const endpoint = (Object.keys(eligibilityPaths) as EligibilityEndpoint[]).find(
@@ -197,8 +276,10 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     );
     if (req.method === 'POST' && endpoint) {
       eligibility(endpoint, req, res).catch(() => json(res, 500, { message: 'simulator error' }));
+    } else if (path?.startsWith('/2024-04-01/eligibility-manager/')) {
+      batchApi(req, res, path).catch(() => json(res, 500, { message: 'simulator error' }));
     } else if (req.method === 'GET' && path === '/__stats') {
-      json(res, 200, stats.snapshot());
+      json(res, 200, { ...stats.snapshot(), batch: pipeline.stats() });
     } else if (req.method === 'POST' && path === '/__stats/reset') {
       stats.reset();
       json(res, 200, stats.snapshot());
@@ -222,8 +303,10 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     url: `http://${host}:${address.port}`,
     options,
     stats: () => stats.snapshot(),
+    batchStats: () => pipeline.stats(),
     resetStats: () => stats.reset(),
     close: async () => {
+      pipeline.close();
       for (const t of timers) clearTimeout(t);
       timers.clear();
       server.closeAllConnections();
@@ -248,13 +331,13 @@ class BodyTooLargeError extends Error {
   override readonly name = 'BodyTooLargeError';
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > limit) {
         reject(new BodyTooLargeError('Request body too large'));
         req.destroy();
       } else chunks.push(c);

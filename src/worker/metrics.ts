@@ -1,5 +1,9 @@
 /** The worker's Prometheus metrics (prom-client), on its own registry. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  createStediBatchMetrics,
+  type StediBatchMetrics,
+} from './stedi-batch/stedi-batch-metrics.js';
 
 /** Every metric a worker exports. */
 export interface WorkerMetrics {
@@ -22,7 +26,8 @@ export interface WorkerMetrics {
   readonly tenantInFlight: Gauge<'tenant'>;
   readonly realtimeHeadroom: Gauge;
   readonly dynamoRequests: Gauge;
-  readonly redisStallRecovery: Counter<'what'>;
+  /** The batch route's (calls to Stedi's Batch Eligibility API, routed checks finished). */
+  readonly stediBatch: StediBatchMetrics;
 }
 
 /** Creates the worker's metrics on a fresh registry. */
@@ -32,6 +37,7 @@ export function createWorkerMetrics(): WorkerMetrics {
   const r = [registry];
   return {
     registry,
+    stediBatch: createStediBatchMetrics(registry),
     calls: new Counter({
       name: 'eq_stedi_calls_total',
       help: 'Stedi calls by outcome',
@@ -134,12 +140,6 @@ export function createWorkerMetrics(): WorkerMetrics {
     dynamoRequests: new Gauge({
       name: 'eq_dynamodb_requests',
       help: 'DynamoDB requests sent by this worker',
-      registers: r,
-    }),
-    redisStallRecovery: new Counter({
-      name: 'eq_redis_stall_recovery_total',
-      help: 'Job locks reclaimed or lost after they expired (Redis stalls), and Stedi answers kept for, or reused by, another run of their check',
-      labelNames: ['what'],
       registers: r,
     }),
   };

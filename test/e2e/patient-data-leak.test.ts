@@ -60,16 +60,19 @@ async function runScenario(opts: {
   const logs = captureLogger();
   traced = memoryTracing(opts.keepJobResults ? { keepJobResults: true } : {});
   const { tracing } = traced;
+  const route = { STEDI_BATCH_POLL_MS: '100', STEDI_BATCH_POLL_MAX_MS: '300' };
   w = await workerEnv(
-    { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '1' },
+    { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '1', ...route },
     {
       concurrency: 2,
       latency: { medianMs: 20, sigma: 0, maxMs: 1_000 },
+      batch: { concurrency: 4, latencyMedianMs: 20, retryMs: 1_000, submitMs: 10 },
     },
   );
   p = await producerEnv(
     {
       ...w.deployment,
+      ...route,
       BULL_BOARD_USERS: 'admin:admin-secret:admin',
     },
     {
@@ -128,9 +131,19 @@ async function runScenario(opts: {
     400,
   );
   const batch = await post('/v1/eligibility/batch', { items: [patient(), patient()] }, 202);
+  // The same patient routed to Stedi's Batch Eligibility API, in both shapes.
+  const routed = await post(
+    '/v1/eligibility/batch',
+    { items: [patient(), patient2026()], route: 'stedi-batch' },
+    202,
+  );
   for (const c of batch.checks ?? []) {
     const job = await env.queues.get(c.id);
     if (job) await w.waitFor(job);
+  }
+  for (const c of routed.checks ?? []) {
+    const job = await env.queues.get(c.id);
+    expect(job && (await w.waitFor(job))).toBe('completed');
   }
   // A run's view and its results export (both formats) hold ids, states and summaries only.
   const runs: [string, string][] = [];
@@ -145,7 +158,12 @@ async function runScenario(opts: {
 
   const board: [string, string][] = [];
   const auth = { authorization: `Basic ${Buffer.from('admin:admin-secret').toString('base64')}` };
-  for (const queue of ['eligibility-realtime', 'eligibility-batch']) {
+  for (const queue of [
+    'eligibility-realtime',
+    'eligibility-batch',
+    'eligibility-stedi-batch',
+    'eligibility-stedi-batch-chunks',
+  ]) {
     for (const status of ['completed', 'failed', 'waiting', 'latest']) {
       const res = await fetch(
         `${env.url}/admin/queues/api/queues?activeQueue=${queue}&status=${status}&page=1&jobsPerPage=50`,

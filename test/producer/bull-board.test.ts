@@ -36,6 +36,8 @@ describe('Bull Board', () => {
     expect(adminQueues.queues.map((q) => q.name).sort()).toEqual([
       'eligibility-batch',
       'eligibility-realtime',
+      'eligibility-stedi-batch',
+      'eligibility-stedi-batch-chunks',
     ]);
     expect(adminQueues.queues.every((q) => !q.readOnlyMode)).toBe(true);
     const viewerQueues = (await (

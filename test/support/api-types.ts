@@ -458,6 +458,9 @@ export interface components {
             [key: string]: unknown;
           })
       )[];
+      /** @enum {string} */
+      route?: 'realtime' | 'stedi-batch';
+      maxRetryHours?: number;
     };
     Check: {
       id: string;
@@ -471,6 +474,9 @@ export interface components {
       finishedAt?: string;
       result?: unknown;
       summary?: components['schemas']['CheckSummary'];
+      /** @constant */
+      route?: 'stedi-batch';
+      stediBatchId?: string;
       failureReason?: string;
       links: {
         self: string;

@@ -16,6 +16,7 @@ import {
   type StartSimulatorOptions,
 } from '../../src/simulator/server.js';
 import { startWorkerApp, type WorkerApp } from '../../src/worker/worker-app.js';
+import type { BatchApiClient } from '../../src/worker/stedi-batch/batch-api-client.js';
 import { exited, spawnTs } from './children.js';
 import type { Tracing } from '../../src/shared/tracing/tracing.js';
 import { uniqueName } from './names.js';
@@ -31,7 +32,12 @@ export interface WorkerEnv {
   readonly redis: Redis;
   startWorker(
     extra?: Record<string, string>,
-    overrides?: { logger?: Logger; cipher?: ValueCipher; tracing?: Tracing },
+    overrides?: {
+      logger?: Logger;
+      cipher?: ValueCipher;
+      tracing?: Tracing;
+      stediBatchApi?: BatchApiClient;
+    },
   ): Promise<WorkerApp>;
   spawnWorker(extra?: Record<string, string>): ChildProcess;
   waitFor(job: CheckJob, states?: string[], timeoutMs?: number): Promise<string>;
@@ -54,6 +60,7 @@ export async function workerEnv(
     SEMAPHORE_TABLE: uniqueName('sem'),
     SEMAPHORE_NAME: uniqueName('acct'),
     STEDI_BASE_URL: simulator.url,
+    STEDI_BATCH_BASE_URL: simulator.url,
     STEDI_API_KEY: 'dev-key',
     WORKER_METRICS_PORT: '-1',
     WORKER_LOCK_MS: '2000',
@@ -90,6 +97,7 @@ export async function workerEnv(
         {
           ...(overrides.cipher ? { cipher: overrides.cipher } : {}),
           ...(overrides.tracing ? { tracing: overrides.tracing } : {}),
+          ...(overrides.stediBatchApi ? { stediBatchApi: overrides.stediBatchApi } : {}),
         },
       );
       apps.push(app);

@@ -17,7 +17,7 @@ export const L = 15;
 export function keyedStack(
   infra: Infra,
   name: string,
-  extra: Pick<StackOptions, 'payers' | 'env'> = {},
+  extra: Pick<StackOptions, 'payers' | 'env' | 'batchApi'> = {},
 ): Promise<Stack> {
   return startStack(
     {
@@ -38,7 +38,7 @@ export function keyedStack(
 export async function inKeyedStack(
   infra: Infra,
   name: string,
-  extra: Pick<StackOptions, 'payers' | 'env'>,
+  extra: Pick<StackOptions, 'payers' | 'env' | 'batchApi'>,
   run: (stack: Stack) => Promise<Figures>,
 ): Promise<Figures> {
   const stack = await keyedStack(infra, name, extra);

@@ -1,6 +1,7 @@
 /** /v1/eligibility: submit checks (one or a batch), read their status and result, cancel them. */
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { CheckQueues } from '../../shared/check-queues.js';
+import { isRoutedCheck } from '../../shared/stedi-batch/routed-jobs.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import { authenticatedKey, requireScope } from '../auth/require-scope.js';
 import { apiStatus, checkView } from '../check-view.js';
@@ -58,8 +59,11 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
   });
 
   router.get('/:id', ...read, async (req, res) => {
-    const job = await deps.queues.get(String(req.params.id));
+    let job = await deps.queues.get(String(req.params.id));
     const status = job ? apiStatus(await job.getState()) : undefined;
+    // The job may have finished between reading it and reading its state: read it again.
+    if (job && (status === 'completed' || status === 'failed') && !job.finishedOn)
+      job = (await deps.queues.get(String(req.params.id))) ?? job;
     if (!job || !status) {
       res.status(404).json({ error: `no check with id ${String(req.params.id)}` });
       return;
@@ -72,6 +76,12 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
     const status = job ? apiStatus(await job.getState()) : undefined;
     if (!job || !status) {
       res.status(404).json({ error: `no check with id ${String(req.params.id)}` });
+      return;
+    }
+    if (isRoutedCheck(job.data) && job.data.stediBatchId) {
+      res.status(409).json({
+        error: "check is at Stedi's Batch Eligibility API and can no longer be cancelled",
+      });
       return;
     }
     if (status !== 'waiting' && status !== 'delayed') {

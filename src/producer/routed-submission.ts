@@ -1,0 +1,79 @@
+/**
+ * The batch route at submission: which route a batch submission takes, and the enqueueing of one
+ * routed to Stedi's Batch Eligibility API. Its items must fit Stedi's batch items, which are in
+ * the v3 shape, so they are checked against v3 whatever endpoint the workers call.
+ */
+import type { CheckQueues } from '../shared/check-queues.js';
+import type { CheckRequest } from '../shared/schemas/check-request.js';
+import { checkPath } from './check-view.js';
+import type { Reply } from './reply.js';
+import { conversionIssues, type Issue } from './validation.js';
+
+/** Settings of the batch route (STEDI_BATCH_*). */
+export interface StediBatchRouteSettings {
+  /** Submissions of at least this many checks are routed unless they ask otherwise; 0: never. */
+  readonly minItems: number;
+  readonly chunkSize: number;
+  readonly maxRetryHours: number;
+  readonly giveUpMarginMs: number;
+  readonly keepCompletedSeconds: number;
+  readonly keepFailedSeconds: number;
+}
+
+/** The route's settings when none are given: only submissions that ask are routed. */
+export const defaultRouteSettings: StediBatchRouteSettings = {
+  minItems: 0,
+  chunkSize: 1_000,
+  maxRetryHours: 8,
+  giveUpMarginMs: 2 * 3_600_000,
+  keepCompletedSeconds: 86_400,
+  keepFailedSeconds: 7 * 86_400,
+};
+
+/** The route a submission takes. */
+export type SubmissionRoute = 'realtime' | 'stedi-batch';
+
+/** The route of a submission of `count` checks that asked for `asked` (if anything). */
+export function routeOf(
+  asked: SubmissionRoute | undefined,
+  count: number,
+  settings: StediBatchRouteSettings,
+): SubmissionRoute {
+  if (asked) return asked;
+  return settings.minItems > 0 && count >= settings.minItems ? 'stedi-batch' : 'realtime';
+}
+
+/** Why items cannot go to Stedi's Batch Eligibility API (fields without a v3 counterpart). */
+export function routedIssues(items: readonly CheckRequest[]): Issue[] {
+  return items.flatMap((item, i) => conversionIssues(item, 'v3', `items.${i}`));
+}
+
+/** Enqueues a routed run and answers 202 with its checks. */
+export async function enqueueRouted(
+  queues: CheckQueues,
+  items: readonly CheckRequest[],
+  opts: { submittedBy: string; maxRetryHours: number | undefined; runId: string },
+  settings: StediBatchRouteSettings,
+): Promise<Reply> {
+  const jobs = await queues.stediBatch.addRun(items, {
+    runId: opts.runId,
+    submittedBy: opts.submittedBy,
+    chunkSize: settings.chunkSize,
+    maxRetryHours: opts.maxRetryHours ?? settings.maxRetryHours,
+    giveUpMarginMs: settings.giveUpMarginMs,
+    keepCompletedSeconds: settings.keepCompletedSeconds,
+    keepFailedSeconds: settings.keepFailedSeconds,
+  });
+  return {
+    status: 202,
+    body: {
+      count: jobs.length,
+      route: 'stedi-batch',
+      checks: jobs.map((j) => ({
+        id: j.id,
+        status: 'delayed',
+        links: { self: checkPath(j.id ?? '') },
+      })),
+    },
+  };
+}
