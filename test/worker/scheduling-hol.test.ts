@@ -37,12 +37,14 @@ it("holds a capped payer to its cap while another payer's checks still wait in t
   // held-back checks give their lanes up within a quarter second each.
   let slowMost = 0;
   const t0 = Date.now();
-  while ((env.simulator.stats().byPayer['87726']?.started ?? 0) < 12 && Date.now() - t0 < 5_000) {
+  while ((env.simulator.stats().byPayer['87726']?.started ?? 0) < 12 && Date.now() - t0 < 8_000) {
     slowMost = Math.max(slowMost, env.simulator.stats().byPayer.SLOW?.inFlight ?? 0);
     await sleep(20);
   }
   expect(env.simulator.stats().byPayer['87726']?.started ?? 0).toBe(12);
-  expect(Date.now() - t0).toBeLessThan(2_500);
+  // ~1 s on a quiet machine, up to ~4 s when the suite's other files load both cores; head-of-
+  // line blocking (lanes kept by SLOW checks, 1.5 s each) takes well over 10 s.
+  expect(Date.now() - t0).toBeLessThan(5_000);
   expect(slowMost).toBe(1);
 }, 30_000);
 
