@@ -28,6 +28,7 @@ export interface WorkerMetrics {
   readonly dynamoRequests: Gauge;
   /** The batch route's (calls to Stedi's Batch Eligibility API, routed checks finished). */
   readonly stediBatch: StediBatchMetrics;
+  readonly redisStallRecovery: Counter<'what'>;
 }
 
 /** Creates the worker's metrics on a fresh registry. */
@@ -140,6 +141,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     dynamoRequests: new Gauge({
       name: 'eq_dynamodb_requests',
       help: 'DynamoDB requests sent by this worker',
+      registers: r,
+    }),
+    redisStallRecovery: new Counter({
+      name: 'eq_redis_stall_recovery_total',
+      help: 'Job locks reclaimed or lost after they expired (Redis stalls), and Stedi answers kept for, or reused by, another run of their check',
+      labelNames: ['what'],
       registers: r,
     }),
   };

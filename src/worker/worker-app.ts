@@ -31,6 +31,8 @@ import { KeyScheduler } from './scheduling/key-scheduler.js';
 import { checkProcessor } from './process-check.js';
 import { startStediBatchRoute } from './stedi-batch/stedi-batch-route.js';
 import type { BatchApiClient } from './stedi-batch/batch-api-client.js';
+import { JobLockKeeper } from './job-lock-keeper.js';
+import { guardStalledChecks, RedisStallGuard } from './redis-stall-guard.js';
 import { HttpStediClient } from './stedi/http-stedi-client.js';
 import type { StediClient } from './stedi/stedi-client.js';
 
@@ -148,10 +150,43 @@ export async function startWorkerApp(
     realtime: config.WORKER_REALTIME_CONCURRENCY || L,
     batch: config.WORKER_BATCH_CONCURRENCY || L,
   };
+  // Through a Redis stall longer than the job lock, this process keeps its checks and their
+  // answers (job-lock-keeper.ts) and no stalled check takes them away (redis-stall-guard.ts).
+  const keeper = new JobLockKeeper({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    lockMs: config.WORKER_LOCK_MS,
+    logger,
+    count: (what) => metrics.redisStallRecovery.inc({ what }),
+  });
+  // Locks are renewed every half of WORKER_LOCK_MS, so only a stall past a quarter of it can
+  // cost one: probes every quarter, and a PING unanswered for a quarter (at most 1 s) is a stall.
+  const quarterLock = Math.floor(config.WORKER_LOCK_MS / 4);
+  const stallGuard = new RedisStallGuard(connection, {
+    pingTimeoutMs: Math.min(1_000, quarterLock),
+    probeEveryMs: quarterLock,
+    graceMs: config.WORKER_LOCK_MS,
+    onStall: () => {
+      keeper.noteTrouble();
+      logger.warn('Redis does not answer: stalled-job checks wait until it does');
+    },
+    onStallEnded: (stalledMs) => {
+      logger.warn(
+        { stalledMs, graceMs: config.WORKER_LOCK_MS },
+        'Redis answers again: reclaiming job locks; stalled-job checks resume after the grace period',
+      );
+      keeper
+        .reclaimAll()
+        .catch((err: unknown) =>
+          logger.error({ err: (err as Error).message }, 'reclaiming job locks failed'),
+        );
+    },
+  });
+  stallGuard.start();
   for (const priority of ['realtime', 'batch'] as const) {
     const worker = new Worker<CheckJobData, CheckJobResult>(
       queueNames[priority],
-      checkProcessor(priority, deps),
+      keeper.wrap(queueNames[priority], checkProcessor(priority, deps)),
       {
         connection,
         prefix: config.QUEUE_PREFIX,
@@ -162,7 +197,26 @@ export async function startWorkerApp(
         ...(tracing ? { telemetry: tracing.telemetry } : {}),
       },
     );
-    worker.on('error', (err) => logger.error({ err: err.message, priority }, 'worker error'));
+    guardStalledChecks(worker, stallGuard);
+    worker.on('lockRenewalFailed', (jobIds: string[]) => {
+      keeper
+        .reclaimRenewals(queueNames[priority], jobIds)
+        .catch((err: unknown) =>
+          logger.error({ err: (err as Error).message }, 'reclaiming job locks failed'),
+        );
+    });
+    worker.on('stalled', (jobId) =>
+      logger.warn(
+        { jobId, priority },
+        'check stalled (its worker stopped renewing its lock): it runs again',
+      ),
+    );
+    worker.on('error', (err) => {
+      // A failed renewal is reclaimed above when no other worker has the check: not an error yet.
+      if (err.message.startsWith('could not renew lock'))
+        logger.warn({ err: err.message, priority }, 'job lock renewal failed');
+      else logger.error({ err: err.message, priority }, 'worker error');
+    });
     worker.on('failed', (job, err) => {
       logger.warn(
         { jobId: job?.id, priority, attemptsMade: job?.attemptsMade, reason: err.message },
@@ -216,6 +270,7 @@ export async function startWorkerApp(
         await Promise.all([
           limitsWatch.close().catch(failed('closing the limits watch')),
           scheduler.close().catch(failed('closing the scheduler')),
+          stallGuard.close().catch(failed('closing the Redis stall guard')),
         ]);
         await sem.close().catch(failed('closing the semaphore'));
         metricsServer?.close();
