@@ -36,6 +36,7 @@ export interface LoopHost {
   readonly coverAheadMs: number;
   readonly fallbackCheckMs: number;
   readonly handOver: boolean;
+  readonly maxClaimsInFlight: number;
   readonly timing: ReclaimTiming;
   /** The store, every request bounded by a deadline. */
   readonly store: SemaphoreStore;
@@ -192,6 +193,10 @@ export class GrantLoop {
     const share = demand.fairShare();
     let idle = this.idleInView();
     for (const waiter of host.waiters.ordered()) {
+      // A bounded number of claims in flight: a process with many waiters (starting, or after a
+      // store hiccup) would otherwise send them all at once to one DynamoDB partition, where
+      // they collide with every other process's; the rest follow as these land.
+      if (this.claiming.size >= host.maxClaimsInFlight) break;
       if (waiter.claiming || waiter.settled || !isEligible(waiter)) continue;
       if (waiter.pool === 'batch') {
         // Fair share across processes; lending: batch leaves `headroom` idle slots for realtime.

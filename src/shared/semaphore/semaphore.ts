@@ -74,6 +74,8 @@ export interface SemaphoreOptions {
   readonly realtimeDemandMs?: number;
   /** Hand a finishing holder's slot to a local waiter instead of releasing it. @defaultValue true */
   readonly handOver?: boolean;
+  /** Claim writes one process keeps in flight at most. @defaultValue 8 */
+  readonly maxClaimsInFlight?: number;
   /** Clock used for every lease time written or compared. @defaultValue Date.now */
   readonly now?: () => number;
   /** Source of jitter. @defaultValue Math.random */
@@ -117,6 +119,7 @@ const defaults = {
   fallbackCheckMs: 1_000,
   realtimeDemandMs: 500,
   handOver: true,
+  maxClaimsInFlight: 8,
   now: Date.now,
   random: Math.random,
 } as const;
@@ -214,6 +217,7 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       coverAheadMs: o.callCoverAheadMs,
       fallbackCheckMs: o.fallbackCheckMs,
       handOver: o.handOver,
+      maxClaimsInFlight: o.maxClaimsInFlight,
       timing,
       store,
       keeper: this.keeper,

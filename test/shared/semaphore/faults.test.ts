@@ -326,3 +326,25 @@ it('(review) close() waits for a release its holder started, and for the hint su
   await run(a.close());
   expect(store.slots(name)[0]?.owner).toBeUndefined();
 });
+
+it('keeps at most maxClaimsInFlight claims in flight, and still serves every waiter', async () => {
+  const store = new MemorySemaphoreStore();
+  store.latencyMs = 20;
+  let inFlight = 0;
+  let most = 0;
+  const claim = store.claim.bind(store);
+  store.claim = async (...args: Parameters<MemorySemaphoreStore['claim']>) => {
+    most = Math.max(most, ++inFlight);
+    try {
+      return await claim(...args);
+    } finally {
+      inFlight--;
+    }
+  };
+  const a = make(store, { capacity: 30, maxClaimsInFlight: 4 });
+  const leases = await run(
+    Promise.all(Array.from({ length: 30 }, () => a.acquire({ pool: 'batch' }))),
+  );
+  expect(most).toBe(4);
+  expect(new Set(leases.map((l) => l.slot)).size).toBe(30);
+});
