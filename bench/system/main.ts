@@ -16,6 +16,7 @@
  *  rollout       every worker replaced with a 1 s grace period during 6 s calls (scenarios/faults.ts).
  *  batch-route   a 2,000-check run routed to Stedi's Batch Eligibility API beside the front desk
  *                (scenarios/batch-route.ts).
+ *  redis-outage  Redis stopped 15 s under retrying clients (scenarios/redis-outage.ts).
  */
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
@@ -31,6 +32,7 @@ import { slowPayerScenario } from './scenarios/slow-payer.js';
 import { tenantsScenario } from './scenarios/tenants.js';
 import { dynamoOutageScenario, rolloutScenario } from './scenarios/faults.js';
 import { batchRouteScenario } from './scenarios/batch-route.js';
+import { redisOutageScenario } from './scenarios/redis-outage.js';
 
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
@@ -55,6 +57,7 @@ const keyed: Record<string, () => Promise<Record<string, Figures>>> = {
   'dynamo-outage': () => dynamoOutageScenario({ redis, dynamo }),
   rollout: () => rolloutScenario({ redis, dynamo }),
   'batch-route': () => batchRouteScenario({ redis, dynamo }),
+  'redis-outage': () => redisOutageScenario({ redis, dynamo }),
 };
 const known = ['saturation', 'mixed', 'crash', ...Object.keys(keyed)];
 if (only !== undefined && !known.includes(only)) {
