@@ -27,6 +27,10 @@ import { openApiDocument } from './openapi.js';
 import { eligibilityRoutes } from './routes/eligibility.js';
 import { limitsRoutes } from './routes/limits.js';
 import { runRoutes } from './routes/runs.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { WebhookDeliveries } from '../shared/webhooks/deliveries.js';
+import { WebhookEndpointStore } from '../shared/webhooks/endpoint-store.js';
+import type { WebhookUrlPolicy } from '../shared/webhooks/url-policy.js';
 import { RunStore } from '../shared/runs/run-store.js';
 import { operationsRoutes } from './routes/operations.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -78,6 +82,11 @@ export interface ProducerAppDeps {
     readonly readyTimeoutMs: number;
     /** How long a run's record is kept, in ms: as long as its longest-kept check. */
     readonly runRetentionMs: number;
+  };
+  /** Webhooks: which URLs endpoints may have, and how deliveries are retried and kept. */
+  readonly webhooks: {
+    readonly policy: WebhookUrlPolicy;
+    readonly delivery: { attempts: number; backoffMs: number; keepSeconds: number };
   };
   /** Stedi's real-time endpoint the workers call (STEDI_ELIGIBILITY_ENDPOINT). */
   readonly stediEndpoint: EligibilityEndpoint;
@@ -176,6 +185,16 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
     }),
   );
   app.use('/v1/runs', runRoutes({ keys: deps.keys, queues: deps.queues, runs, limiter }));
+  app.use(
+    '/v1/webhooks/endpoints',
+    webhookRoutes({
+      keys: deps.keys,
+      endpoints: new WebhookEndpointStore(deps.redis, deps.queuePrefix, deps.queues.cipher),
+      deliveries: new WebhookDeliveries(deps.redis, deps.queuePrefix, deps.webhooks.delivery),
+      policy: deps.webhooks.policy,
+      limiter,
+    }),
+  );
   app.use((req, res) => {
     res.status(404).json({ error: `no route for ${req.method} ${req.path}` });
   });

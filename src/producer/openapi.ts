@@ -18,6 +18,13 @@ import {
   runResultRowSchema,
   runViewSchema,
 } from './runs/run-schemas.js';
+import {
+  createdEndpointSchema,
+  createEndpointSchema,
+  deliveryListSchema,
+  endpointListSchema,
+  endpointViewSchema,
+} from './webhooks/webhook-schemas.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 /** A schema whose property `name` points at a component instead of repeating it inline. */
@@ -112,6 +119,11 @@ function buildDocument(): Record<string, unknown> {
         Run: schema(runViewSchema),
         RunCancelled: schema(runCancelledSchema),
         RunResultRow: withRef(runResultRowSchema, 'summary', 'CheckSummary'),
+        CreateWebhookEndpoint: schema(createEndpointSchema),
+        WebhookEndpoint: schema(endpointViewSchema),
+        CreatedWebhookEndpoint: schema(createdEndpointSchema),
+        WebhookEndpoints: schema(endpointListSchema),
+        WebhookDeliveries: schema(deliveryListSchema),
       },
     },
     security: [{ apiKey: [] }],
@@ -270,6 +282,79 @@ function buildDocument(): Record<string, unknown> {
             },
             ...errors,
             ...runNotFound,
+            ...rateLimited,
+            ...storeUnavailable,
+          },
+        },
+      },
+      '/v1/webhooks/endpoints': {
+        post: {
+          operationId: 'createWebhookEndpoint',
+          summary:
+            'Register a webhook endpoint for check.completed, check.failed, run.completed (scope submit)',
+          requestBody: { required: true, ...json('CreateWebhookEndpoint') },
+          responses: {
+            '201': {
+              description:
+                'Registered; `secret` (shown only now) verifies the Standard Webhooks signature',
+              ...json('CreatedWebhookEndpoint'),
+            },
+            ...errors,
+            '400': error(
+              'Invalid endpoint; in production also a plain-http URL or one naming a private, loopback or link-local address',
+            ),
+            '409': error('The API key has the most endpoints it may have'),
+            '415': error('Not application/json'),
+            ...rateLimited,
+            ...storeUnavailable,
+          },
+        },
+        get: {
+          operationId: 'listWebhookEndpoints',
+          summary: "The API key's webhook endpoints (scope read)",
+          responses: {
+            '200': { description: 'Endpoints', ...json('WebhookEndpoints') },
+            ...errors,
+            ...rateLimited,
+            ...storeUnavailable,
+          },
+        },
+      },
+      '/v1/webhooks/endpoints/{id}': {
+        parameters: [idParam],
+        get: {
+          operationId: 'getWebhookEndpoint',
+          summary: 'One webhook endpoint (scope read)',
+          responses: {
+            '200': { description: 'The endpoint', ...json('WebhookEndpoint') },
+            ...errors,
+            ...notFound(', or an endpoint of another API key'),
+            ...rateLimited,
+            ...storeUnavailable,
+          },
+        },
+        delete: {
+          operationId: 'deleteWebhookEndpoint',
+          summary: 'Remove a webhook endpoint; its pending deliveries are dropped (scope submit)',
+          responses: {
+            '200': { description: 'Removed', ...json('WebhookEndpoint') },
+            ...errors,
+            ...notFound(', or an endpoint of another API key'),
+            ...rateLimited,
+            ...storeUnavailable,
+          },
+        },
+      },
+      '/v1/webhooks/endpoints/{id}/deliveries': {
+        parameters: [idParam],
+        get: {
+          operationId: 'listWebhookDeliveries',
+          summary:
+            "An endpoint's latest deliveries: state, attempts, last attempt's status or error (scope read)",
+          responses: {
+            '200': { description: 'Deliveries, newest first', ...json('WebhookDeliveries') },
+            ...errors,
+            ...notFound(', or an endpoint of another API key'),
             ...rateLimited,
             ...storeUnavailable,
           },

@@ -22,6 +22,7 @@ import { readSchedulingState } from '../shared/scheduling/read-state.js';
 import { SlotNotes } from '../shared/status/slot-notes.js';
 import { tracingFromConfig, type Tracing } from '../shared/tracing/tracing.js';
 import { createProducerApp } from './app.js';
+import { deliverySettings, webhookUrlPolicy } from '../shared/webhooks/from-config.js';
 import { parseApiKeys, tenantDefaultsOf } from './auth/api-keys.js';
 import { parseBoardUsers } from './bull-board.js';
 import { createProducerMetrics } from './metrics.js';
@@ -143,6 +144,7 @@ export async function startProducer(
       runRetentionMs:
         Math.max(config.RESULT_RETENTION_SECONDS, config.FAILED_RETENTION_SECONDS) * 1000,
     },
+    webhooks: { policy: webhookUrlPolicy(config), delivery: deliverySettings(config) },
     stediEndpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
     stediBatch: {
       minItems: config.STEDI_BATCH_ROUTE_MIN_ITEMS,

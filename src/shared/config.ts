@@ -197,6 +197,17 @@ export const envSchema = z
     /** How long completed checks and their results are kept, in seconds. */
     RESULT_RETENTION_SECONDS: int(86_400, 1),
     FAILED_RETENTION_SECONDS: int(7 * 86_400, 1),
+
+    /** Hosts exempt from the production webhook URL rules (https, public addresses): dev, tests. */
+    WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
+    /** Attempts of one webhook delivery; with WEBHOOK_BACKOFF_MS doubling, 12 span about 17 h. */
+    WEBHOOK_ATTEMPTS: int(12, 1),
+    /** First retry delay of a webhook delivery, in ms; doubles on each retry (jittered). */
+    WEBHOOK_BACKOFF_MS: int(30_000, 10),
+    /** Longest wait for a webhook receiver's answer, in ms. */
+    WEBHOOK_TIMEOUT_MS: int(10_000, 100),
+    /** How long deliveries and their attempts stay visible through the API, in seconds. */
+    WEBHOOK_RETENTION_SECONDS: int(7 * 86_400, 1),
   })
   .superRefine((env, ctx) => {
     if (env.STEDI_REALTIME_FLOOR > env.STEDI_REALTIME_RESERVED) {

@@ -34,6 +34,7 @@ import type { BatchApiClient } from './stedi-batch/batch-api-client.js';
 import { JobLockKeeper } from './job-lock-keeper.js';
 import { guardStalledChecks, RedisStallGuard } from './redis-stall-guard.js';
 import { HttpStediClient } from './stedi/http-stedi-client.js';
+import { startWebhooks } from './webhooks/webhooks.js';
 import type { StediClient } from './stedi/stedi-client.js';
 
 /** A running worker process. */
@@ -242,6 +243,8 @@ export async function startWorkerApp(
     'worker started',
   );
 
+  const webhooks = await startWebhooks(config, connection, cipher, logger);
+
   let stopping: Promise<void> | undefined;
   return {
     metrics,
@@ -271,6 +274,7 @@ export async function startWorkerApp(
           limitsWatch.close().catch(failed('closing the limits watch')),
           scheduler.close().catch(failed('closing the scheduler')),
           stallGuard.close().catch(failed('closing the Redis stall guard')),
+          webhooks.close().catch(failed('closing webhooks')),
         ]);
         await sem.close().catch(failed('closing the semaphore'));
         metricsServer?.close();

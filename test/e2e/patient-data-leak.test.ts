@@ -7,6 +7,8 @@
  * encryption, redaction, then the withholding of job results from spans off and show the same
  * search finds the values.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ValueCipher } from '../../src/shared/crypto/data-cipher.js';
 import { checkRequestSchema } from '../../src/shared/schemas/check-request.js';
@@ -48,7 +50,7 @@ afterEach(async () => {
 });
 
 type Found = Record<
-  'logs' | 'redis' | 'board' | 'errors' | 'summaries' | 'runs' | 'spans',
+  'logs' | 'redis' | 'board' | 'errors' | 'summaries' | 'runs' | 'spans' | 'webhooks',
   string[]
 >;
 
@@ -105,6 +107,28 @@ async function runScenario(opts: {
       summary?: unknown;
     };
   };
+
+  // Webhook payloads (by default ids, states and summaries) go to a receiver outside: scanned.
+  const hooks: [string, string][] = [];
+  const hookServer = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hooks.push([`webhook ${hooks.length}`, Buffer.concat(chunks).toString()]);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => hookServer.listen(0, '127.0.0.1', r));
+  const hookPort = (hookServer.address() as AddressInfo).port;
+  await post(
+    '/v1/webhooks/endpoints',
+    {
+      url: `http://127.0.0.1:${hookPort}/hook`,
+      events: ['check.completed', 'check.failed', 'run.completed'],
+    },
+    201,
+    false,
+  );
 
   // The answer to the client who asked is theirs to see: that body is not scanned. Its summary
   // holds no patient value at all (it is what a front desk may show around), so it is.
@@ -185,6 +209,12 @@ async function runScenario(opts: {
     board.push(['board job page', await res.text()]);
   }
 
+  // Every check of this scenario and the run: five checks and one run.completed.
+  const deadline = Date.now() + 15_000;
+  while (hooks.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await new Promise<void>((r) => hookServer.close(() => r()));
+  expect(hooks.length).toBeGreaterThanOrEqual(6);
+
   const redis = await dumpRedis(env.redis, `${env.config.QUEUE_PREFIX}:`);
   expect(redis.size).toBeGreaterThan(10);
   // A worker's span ends just after its check does.
@@ -202,6 +232,7 @@ async function runScenario(opts: {
     summaries: findCanaries(summaries, canaries),
     runs: findCanaries(runs, canaries),
     spans: findCanaries(spanTexts(spans), canaries),
+    webhooks: findCanaries(hooks, canaries),
   };
 }
 
@@ -216,7 +247,7 @@ describe('patient data leak test', () => {
     expect(found.map((f) => f.split(':')[0])).toEqual(['log', 'redis']);
   });
 
-  it('finds no patient value in logs, Redis, Bull Board, the status page, error bodies or spans', async () => {
+  it('finds no patient value in logs, Redis, Bull Board, the status page, error bodies, spans or webhook payloads', async () => {
     const found = await runScenario({});
     expect(found).toEqual({
       logs: [],
@@ -226,6 +257,7 @@ describe('patient data leak test', () => {
       summaries: [],
       runs: [],
       spans: [],
+      webhooks: [],
     });
   });
 
