@@ -47,7 +47,7 @@ export const envSchema = z
     SEMAPHORE_FALLBACK_CHECK_MS: int(1_000, 20),
     /**
      * Deadline of one semaphore store operation (SDK retries included), in ms; unset: a quarter of
-     * the lease, within 250..2000. The DynamoDB request is aborted then; a write past it counts as
+     * the lease, within 1000..2000. The DynamoDB request is aborted then; a write past it counts as
      * failed and is undone if it landed.
      */
     SEMAPHORE_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).optional(),

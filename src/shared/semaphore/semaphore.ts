@@ -64,7 +64,7 @@ export interface SemaphoreOptions {
   /**
    * Deadline of one store request: a request with no answer by then fails (and a write it made
    * may still land, which is handled as an unknown outcome).
-   * @defaultValue leaseMs / 4, within 250 .. 2000
+   * @defaultValue leaseMs / 4, within 1000 .. 2000
    */
   readonly storeTimeoutMs?: number | undefined;
   /**
@@ -128,7 +128,9 @@ type Resolved = Required<Omit<SemaphoreOptions, 'hints'>> & Pick<SemaphoreOption
 
 /** Deadline of one store request for a lease: a hung renewal fails, and is retried, in time. */
 export function defaultStoreTimeoutMs(leaseMs: number): number {
-  return Math.max(250, Math.min(2_000, leaseMs / 4));
+  // At least 1 s: a deadline is for hung requests, not slow ones, and short test leases on a
+  // loaded machine otherwise turned slow dynalite answers into refused waiters.
+  return Math.max(1_000, Math.min(2_000, leaseMs / 4));
 }
 
 let ownerCounter = 0;

@@ -282,7 +282,7 @@ it('refuses only the waiter whose claim failed; the others still get slots', asy
 
 it('(review) a renewal that lands after a newer one never lowers the cover of a running call', async () => {
   const store = new MemorySemaphoreStore();
-  const a = make(store);
+  const a = make(store, { storeTimeoutMs: 750 });
   const b = make(store);
   const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
   const t0 = Date.now();
@@ -302,7 +302,7 @@ it('(review) a renewal that lands after a newer one never lowers the cover of a 
 
 it('(review) a claim that lands after its clean-up release is refused, not left taken by nobody', async () => {
   const store = new MemorySemaphoreStore();
-  const a = make(store); // store deadline 750 ms
+  const a = make(store, { storeTimeoutMs: 750 });
   const b = make(store);
   store.inject('claim', { kind: 'landsLate', ms: 1_000 });
   await expect(run(a.acquire({ pool: 'batch', markCallStart: true }))).rejects.toBeInstanceOf(
