@@ -107,6 +107,12 @@ const metric = (text: string, pattern: RegExp) =>
 
 describe('PRODUCER_PROCESSES=2', () => {
   it('serves one port from both processes and reports them as one in /metrics', async () => {
+    // Both producers serve before the count starts (under load the second one could still be
+    // starting, and a scrape then missed the cluster's total).
+    for (let ok = 0; ok < 4;) {
+      ok = (await call('GET', '/healthz').catch(() => ({ status: 0 }))).status === 200 ? ok + 1 : 0;
+    }
+    await new Promise((r) => setTimeout(r, 500));
     for (let i = 0; i < 10; i++) expect((await submit()).status).toBe(202);
     // Each scrape goes to one producer; both must show the cluster's total, not their own half.
     for (let i = 0; i < 2; i++) {
