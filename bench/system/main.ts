@@ -6,8 +6,9 @@
  *  saturation    L=15, R=0, 4 workers: utilization of the allocation, measured at the simulator.
  *  mixed         L=15, R=5, 4 workers, realtime checks arriving during the backlog: realtime queue
  *                wait (enqueue -> Stedi call start) and utilization of the batch pool.
- *  crash         L=15, R=0, 3 workers, one killed with SIGKILL mid-run: how long until
- *                the allocation is in full use again, against the Stedi bound.
+ *  crash         L=15, R=5, 3 workers, realtime arriving, one killed with SIGKILL mid-run:
+ *                realtime wait, and how long until the allocation is in full use again
+ *                (scenarios/crash.ts).
  *  lend          the realtime reserve lent to batch (scenarios/lend.ts).
  *  payer-outage  one payer down answering AAA 42 after ~6 s (scenarios/payer-outage.ts).
  *  slow-payer    one payer answering after ~8 s (scenarios/slow-payer.ts).
@@ -26,6 +27,7 @@ import { percentile, utilization } from '../support/holds.js';
 import { startStack, type Stack, type StackOptions } from './stack.js';
 import { checkRequest } from './requests.js';
 import { round, tally, waitAll, waitBacklogStarted, type Figures } from './checks.js';
+import { crashScenario } from './scenarios/crash.js';
 import { lendScenario } from './scenarios/lend.js';
 import { payerOutageScenario } from './scenarios/payer-outage.js';
 import { slowPayerScenario } from './scenarios/slow-payer.js';
@@ -75,7 +77,7 @@ try {
     print('mixed', results.mixed);
   }
   if (args.has('--crash') || only === 'crash') {
-    results.crash = await crash();
+    results.crash = await crashScenario({ redis, dynamo }, 3 * BACKLOG);
     print('crash', results.crash);
   }
   const run = only ? keyed[only] : undefined;
@@ -164,67 +166,6 @@ async function mixed(): Promise<Record<string, number | string>> {
       dynamoRequestsPerCheck: round(
         (await stack.dynamoRequests()) / (batch.length + realtime.length),
       ),
-    };
-  } finally {
-    await stack.stop();
-  }
-}
-
-async function crash(): Promise<Record<string, number | string>> {
-  const boundMs = 10_000;
-  const stack = await startStack(
-    opts('crash', { reserved: 0, workers: 3, stediTimeoutMs: boundMs }),
-    { redis, dynamo },
-  );
-  try {
-    const jobs = await enqueueBacklog(stack, 3 * BACKLOG);
-    await new Promise((r) => setTimeout(r, 8_000));
-    // Kill the worker holding the most slots: hand-over keeps slots where they are, so a random
-    // victim may hold none, and the test would show nothing.
-    const held = await stack.slotsByPid();
-    const victim = [...stack.workers].sort(
-      (a, b) => (held.get(b.process.pid ?? 0) ?? 0) - (held.get(a.process.pid ?? 0) ?? 0),
-    )[0];
-    if (!victim) throw new Error('no worker');
-    const victimSlots = held.get(victim.process.pid ?? 0) ?? 0;
-    const killedAt = Date.now();
-    victim.process.kill('SIGKILL');
-    // Sample in-flight at the simulator until the allocation has been full for a second again.
-    let fullSince: number | undefined;
-    let minInFlight = L;
-    let backAt: number | undefined;
-    while (Date.now() - killedAt < 60_000) {
-      const { inFlight } = stack.simulator.stats();
-      if (process.env.BENCH_TRACE)
-        console.error(`t+${Date.now() - killedAt}ms inFlight=${inFlight}`);
-      minInFlight = Math.min(minInFlight, inFlight);
-      if (inFlight >= L) {
-        fullSince ??= Date.now();
-        if (Date.now() - fullSince >= 1_000) {
-          backAt = fullSince;
-          break;
-        }
-      } else fullSince = undefined;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    stack.simulator.resetStats();
-    await new Promise((r) => setTimeout(r, 5_000));
-    const after = stack.simulator.stats();
-    await waitAll(jobs, 240_000);
-    const outcome = await tally(stack, jobs);
-    return {
-      workers: '3, one killed',
-      slotsHeldByKilledWorker: victimSlots,
-      stediBoundMs: boundMs,
-      coverAheadMs: stack.config.SEMAPHORE_LEASE_MS / 2,
-      minInFlightAfterKill: minInFlight,
-      secondsUntilFullAgain:
-        backAt === undefined ? 'never (60 s)' : round((backAt - killedAt) / 1000),
-      utilization5sAfterRecovery: round(after.busySlotMs / (L * after.elapsedMs)),
-      maxInFlight: Math.max(after.maxInFlight, L),
-      rejected429: stack.simulator.stats().rejected429,
-      lostChecks: outcome.lost,
-      failedChecks: outcome.failed,
     };
   } finally {
     await stack.stop();

@@ -42,11 +42,35 @@ export interface Stack {
   spawnWorker(): Promise<{ process: ChildProcess; metricsPort: number }>;
   /** Slots held now, by worker pid (read from the lease owners in DynamoDB). */
   slotsByPid(): Promise<Map<number, number>>;
+  /** Slots held now by realtime checks, by worker pid. */
+  realtimeSlotsByPid(): Promise<Map<number, number>>;
+  /** The name a worker's BullMQ workers record on the jobs they process (processedBy). */
+  workerName(worker: { process: ChildProcess }): Promise<string>;
   /** Sum of eq_dynamodb_requests over the live workers (scraped from /metrics). */
   dynamoRequests(): Promise<number>;
   /** Sum over the live workers of every sample of metric `name` whose labels contain `labels`. */
   sumMetric(name: string, labels?: string): Promise<number>;
   stop(): Promise<void>;
+}
+
+async function slotsByPid(
+  dynamo: LocalDynamo,
+  config: Config,
+  pool?: 'realtime' | 'batch',
+): Promise<Map<number, number>> {
+  const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
+  const records = await new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE).listSlots(
+    config.SEMAPHORE_NAME,
+  );
+  client.destroy();
+  const byPid = new Map<number, number>();
+  for (const r of records) {
+    if (pool !== undefined && r.pool !== pool) continue;
+    // Owner tokens read host:pid:instance:n.
+    const pid = Number(r.owner?.split(':')[1]);
+    if (Number.isInteger(pid)) byPid.set(pid, (byPid.get(pid) ?? 0) + 1);
+  }
+  return byPid;
 }
 
 const workerMain = new URL('../../src/worker/main.ts', import.meta.url);
@@ -123,19 +147,16 @@ export async function startStack(
     queues,
     workers,
     spawnWorker,
-    slotsByPid: async () => {
-      const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
-      const records = await new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE).listSlots(
-        config.SEMAPHORE_NAME,
-      );
-      client.destroy();
-      const byPid = new Map<number, number>();
-      for (const r of records) {
-        // Owner tokens read host:pid:instance:n.
-        const pid = Number(r.owner?.split(':')[1]);
-        if (Number.isInteger(pid)) byPid.set(pid, (byPid.get(pid) ?? 0) + 1);
+    slotsByPid: () => slotsByPid(dynamo, config),
+    realtimeSlotsByPid: () => slotsByPid(dynamo, config, 'realtime'),
+    workerName: async (worker) => {
+      // BullMQ names each worker's blocking connection <prefix>:<queue>:w:<name>; names start
+      // host:pid (src/worker/worker-app.ts).
+      for (const client of await queues.queues.realtime.getWorkers()) {
+        const name = String(client.rawname ?? '').split(':w:')[1];
+        if (name?.split(':')[1] === String(worker.process.pid)) return name;
       }
-      return byPid;
+      throw new Error(`no BullMQ worker of pid ${worker.process.pid}`);
     },
     dynamoRequests: () => sumMetric('eq_dynamodb_requests'),
     sumMetric,

@@ -8,7 +8,9 @@
  * how many checks wait "active" for a slot. Realtime never waits behind batch: it has reserved
  * slots, its own queue and worker, and it goes first among local waiters.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'bullmq';
@@ -63,6 +65,8 @@ export async function startWorkerApp(
   // Tracing given by the caller (tests) is theirs to close; tracing from the config is ours.
   const ownTracing = overrides.tracing ? undefined : tracingFromConfig(config, 'worker');
   const tracing = overrides.tracing ?? ownTracing;
+  // BullMQ records it on each job it activates (processedBy) and in its connection's name.
+  const processName = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const connection = createRedis(config.REDIS_URL, { name: 'eq-worker' });
   const subscriber = createRedis(config.REDIS_URL, { name: 'eq-worker-hints' });
   const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
@@ -191,6 +195,7 @@ export async function startWorkerApp(
       {
         connection,
         prefix: config.QUEUE_PREFIX,
+        name: processName,
         concurrency: concurrency[priority],
         lockDuration: config.WORKER_LOCK_MS,
         stalledInterval: config.WORKER_STALLED_INTERVAL_MS,

@@ -1,0 +1,190 @@
+/**
+ * `--crash` / `--scenario crash`: L = 15, R = 5, 3 workers under a batch backlog with realtime
+ * checks arriving (Poisson, 1.5 a second, as in `mixed`); one worker is killed with SIGKILL while
+ * it has a realtime check in flight. Realtime keeps arriving until 5 s after the dead worker's
+ * slots are free again. Reports when they were (against the Stedi bound), the realtime wait, and the two parts a crash can add to
+ * it: the checks that were on the killed worker (they wait until BullMQ gives them to a live
+ * worker) and the realtime checks that arrive while the dead worker's slots are still taken.
+ */
+import type { LocalDynamo } from '../../../src/shared/local/dynalite-server.js';
+import type { LocalRedis } from '../../../src/shared/local/redis-server.js';
+import { seededRandom } from '../../../src/shared/random.js';
+import type { CheckJob } from '../../../src/shared/check-queues.js';
+import type { Priority } from '../../../src/shared/queues.js';
+import { percentile } from '../../support/holds.js';
+import {
+  enqueueBatch,
+  poissonArrivals,
+  round,
+  sleep,
+  tally,
+  waitAll,
+  type Figures,
+} from '../checks.js';
+import { checkRequest } from '../requests.js';
+import { startStack, type Stack } from '../stack.js';
+
+const L = 15;
+const R = 5;
+/** Stedi's bound, scaled down from 90 s so the dead calls' slots come back within the run. */
+const BOUND_MS = 10_000;
+
+/** Runs the crash scenario with a backlog of `backlog` batch checks. */
+export async function crashScenario(
+  infra: { redis: LocalRedis; dynamo: LocalDynamo },
+  backlog: number,
+): Promise<Figures> {
+  const stack = await startStack(
+    {
+      allocation: L,
+      reserved: R,
+      workers: 3,
+      latencyMedianMs: 800,
+      latencySigma: 0.5,
+      stediTimeoutMs: BOUND_MS,
+      name: `crash-${Date.now()}`,
+    },
+    infra,
+  );
+  let open = true;
+  try {
+    stack.simulator.resetStats();
+    const jobs = await enqueueBatch(
+      stack,
+      Array.from({ length: backlog }, (_, i) => checkRequest(`B${i}`)),
+    );
+    const realtime: CheckJob[] = [];
+    const arrivals = poissonArrivals(
+      1.5,
+      seededRandom(11),
+      () => open,
+      async (i) => realtime.push(await stack.queues.add('realtime', checkRequest(`RT${i}`))),
+    );
+    await sleep(8_000);
+    const victim = await pickVictim(stack);
+    const onVictim = await activeJobsOf(stack, victim.name);
+    const killedAt = Date.now();
+    victim.worker.process.kill('SIGKILL');
+    const recovery = await sampleRecovery(stack, killedAt, victim.worker.process.pid ?? 0);
+    open = false;
+    await arrivals;
+    await waitAll([...jobs, ...realtime], 240_000);
+    const end = stack.simulator.stats();
+    const outcome = await tally(stack, [...jobs, ...realtime]);
+
+    const byId = new Map(outcome.records.map((r) => [r.id, r]));
+    const waitOf = (id: string) => {
+      const r = byId.get(id);
+      return r?.callStartedAt === undefined ? undefined : r.callStartedAt - r.submittedAt;
+    };
+    const rerunIds = new Set<string>();
+    for (const j of [...jobs, ...realtime]) {
+      const job = await stack.queues.get(j.id ?? '');
+      if ((job?.stalledCounter ?? 0) > 0) rerunIds.add(j.id ?? '');
+    }
+    const killedRealtime = onVictim.realtime.map(waitOf).filter((w) => w !== undefined);
+    // Realtime checks that arrived while the dead worker's slots could still be taken (the
+    // cover written ahead plus the bound), and were not on the killed worker.
+    const slotsBackBy = killedAt + stack.config.SEMAPHORE_LEASE_MS / 2 + BOUND_MS;
+    const duringDeadSlots = realtime
+      .filter((j) => j.data.submittedAt >= killedAt && j.data.submittedAt <= slotsBackBy)
+      .map((j) => waitOf(j.id ?? ''))
+      .filter((w) => w !== undefined);
+    const waits = outcome.waits.realtime;
+    const onVictimIds = new Set([...onVictim.realtime, ...onVictim.batch]);
+    return {
+      workers: '3, one killed',
+      reserved: R,
+      slotsHeldByKilledWorker: victim.slots,
+      stediBoundMs: BOUND_MS,
+      coverAheadMs: stack.config.SEMAPHORE_LEASE_MS / 2,
+      minInFlightAfterKill: recovery.minInFlight,
+      secondsUntilDeadSlotsFree:
+        recovery.backAt === undefined ? 'never (60 s)' : round((recovery.backAt - killedAt) / 1000),
+      utilization5sAfterThat: round(recovery.utilizationAfter),
+      realtimeChecks: realtime.length,
+      realtimeWaitP50Ms: round(percentile(waits, 50)),
+      realtimeWaitP99Ms: round(percentile(waits, 99)),
+      realtimeWaitMaxMs: round(Math.max(...waits)),
+      realtimeOnKilledWorker: onVictim.realtime.length,
+      realtimeOnKilledWorkerWaitMaxMs: killedRealtime.length
+        ? round(Math.max(...killedRealtime))
+        : '-',
+      realtimeInDeadSlotsWindow: duringDeadSlots.length,
+      realtimeInDeadSlotsWindowP99Ms: duringDeadSlots.length
+        ? round(percentile(duringDeadSlots, 99))
+        : '-',
+      checksOnKilledWorker: onVictimIds.size,
+      checksRerun: rerunIds.size,
+      checksRerunNotOnKilledWorker: [...rerunIds].filter((id) => !onVictimIds.has(id)).length,
+      maxInFlight: end.maxInFlight,
+      rejected429: end.rejected429,
+      lostChecks: outcome.lost,
+      failedChecks: outcome.failed,
+    };
+  } finally {
+    open = false;
+    await stack.stop();
+  }
+}
+
+/** The worker to kill: one with a realtime call in flight, holding the most slots. */
+async function pickVictim(stack: Stack) {
+  // Waits (up to 10 s) for a realtime check in flight, so the run always shows its recovery.
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const slots = await stack.slotsByPid();
+    const realtime = await stack.realtimeSlotsByPid();
+    const live = stack.workers.filter((w) => w.process.exitCode === null);
+    const ranked = live
+      .filter((w) => (realtime.get(w.process.pid ?? 0) ?? 0) > 0 || Date.now() > deadline)
+      .sort((a, b) => (slots.get(b.process.pid ?? 0) ?? 0) - (slots.get(a.process.pid ?? 0) ?? 0));
+    const worker = ranked[0];
+    if (worker) {
+      const name = await stack.workerName(worker);
+      return { worker, name, slots: slots.get(worker.process.pid ?? 0) ?? 0 };
+    }
+    await sleep(20);
+  }
+}
+
+/** Active jobs of both queues that the worker named `name` processes (BullMQ's processedBy). */
+async function activeJobsOf(stack: Stack, name: string): Promise<Record<Priority, string[]>> {
+  const out: Record<Priority, string[]> = { realtime: [], batch: [] };
+  for (const priority of ['realtime', 'batch'] as const) {
+    for (const job of await stack.queues.queues[priority].getActive()) {
+      if (job.processedBy === name && job.id) out[priority].push(job.id);
+    }
+  }
+  return out;
+}
+
+/**
+ * Samples in-flight at the simulator until no slot is held by the killed worker any more (they
+ * come back at call start + cover + bound), then the busy share of the next 5 s.
+ */
+async function sampleRecovery(stack: Stack, killedAt: number, victimPid: number) {
+  let minInFlight = L;
+  let backAt: number | undefined;
+  let lookedAt = 0;
+  while (Date.now() - killedAt < 60_000) {
+    const { inFlight } = stack.simulator.stats();
+    if (process.env.BENCH_TRACE) console.error(`t+${Date.now() - killedAt}ms inFlight=${inFlight}`);
+    minInFlight = Math.min(minInFlight, inFlight);
+    if (Date.now() - lookedAt >= 250) {
+      lookedAt = Date.now();
+      if (!(await stack.slotsByPid()).get(victimPid)) {
+        backAt = lookedAt;
+        break;
+      }
+    }
+    await sleep(50);
+  }
+  // Busy slot-time counts running calls up to now, so the difference covers exactly the window.
+  const from = stack.simulator.stats();
+  await sleep(5_000);
+  const to = stack.simulator.stats();
+  const utilizationAfter =
+    (to.busySlotMs - from.busySlotMs) / (L * (to.elapsedMs - from.elapsedMs));
+  return { minInFlight, backAt, utilizationAfter };
+}
