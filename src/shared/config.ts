@@ -99,9 +99,22 @@ export const envSchema = z
     WORKER_REALTIME_CONCURRENCY: int(0, 0),
     /** Batch checks one worker process runs at once; 0 means L - R, enough to fill the batch pool alone. */
     WORKER_BATCH_CONCURRENCY: int(0, 0),
-    /** BullMQ job lock, in ms: a dead worker's job is re-run within about this plus the stalled interval. */
+    /**
+     * BullMQ job lock, in ms, renewed every half of it. A live worker keeps its checks through an
+     * event-loop stall shorter than about half of it; a dead worker's checks are re-run within
+     * WORKER_DEAD_AFTER_MS, or about this plus the stalled interval if that is off.
+     */
     WORKER_LOCK_MS: int(10_000, 1_000),
     WORKER_STALLED_INTERVAL_MS: int(5_000, 500),
+    /**
+     * A worker process none of whose Redis connections is seen for this long is dead, in ms: its
+     * checks go back to the queue at once instead of after the lock and stalled interval. 0 turns
+     * this off. A process cut off from Redis this long is taken for dead too (its calls in flight
+     * keep their slots, so the allocation holds, but such a check may be answered twice).
+     */
+    WORKER_DEAD_AFTER_MS: int(1_000, 0),
+    /** How often some worker process looks for dead ones (one per interval, whatever their number), in ms. */
+    WORKER_LIVENESS_CHECK_MS: int(250, 50),
     /** Times a check may be orphaned by dying workers before it fails with a reason. */
     WORKER_MAX_STALLED_COUNT: int(3, 0),
     /** How long a stopping worker lets in-flight calls finish, in ms; 0 means STEDI_TIMEOUT_MS + 5 s. */

@@ -167,6 +167,17 @@ export class JobLockKeeper {
     return this.reclaim(run.queue, run.jobId, run.token);
   }
 
+  /**
+   * Right before a Stedi call: whether this run still has its check, that is its own lock
+   * (extended), or a lock that expired with the check still active and nobody else on it (taken
+   * back). False when another run has the check: this one must not call (a dead worker's checks
+   * are given back at once, see dead-worker-recovery.ts, so a worker taken for dead may find its
+   * check gone).
+   */
+  async holdsForCall(queue: string, jobId: string, token: string): Promise<boolean> {
+    return (await this.reclaim(queue, jobId, token)) !== 'lost';
+  }
+
   /** Reclaims the locks of every check this process runs (Redis answers again after a stall). */
   async reclaimAll(): Promise<void> {
     this.noteTrouble();

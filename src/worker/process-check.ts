@@ -64,6 +64,11 @@ export interface CheckProcessorDeps {
   readonly logger: Logger;
   /** Aborts slot waits when the worker shuts down. */
   readonly shutdown: AbortSignal;
+  /**
+   * Whether this run still has its check (its BullMQ job lock, taken back if it merely expired),
+   * asked right before the call: a run that lost its check to another one must not call.
+   */
+  readonly holdsJob: (pool: Priority, jobId: string, token: string) => Promise<boolean>;
   /** Delay before a 429'd check is tried again, in ms. */
   readonly throttleRetryMs: number;
   readonly now?: () => number;
@@ -161,14 +166,25 @@ export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
         },
       );
       let outcome: CallOutcome;
-      try {
-        // The token take waited on Redis: make sure the slot is still ours (and its call start
-        // covered) right before the call, or another worker may already have reclaimed it.
-        await lease.markCallStart();
-      } catch (err) {
+      // The token take waited on Redis: make sure the slot is still ours (and its call start
+      // covered) right before the call, or another worker may already have reclaimed it. And the
+      // check too: a run whose job lock another run has must not call.
+      const [slotKept, jobKept] = await Promise.allSettled([
+        lease.markCallStart(),
+        token === undefined || job.id === undefined ? true : deps.holdsJob(priority, job.id, token),
+      ]);
+      const lockLost = jobKept.status === 'fulfilled' && !jobKept.value;
+      const failure = [slotKept, jobKept].find((r) => r.status === 'rejected');
+      if (failure || lockLost) {
         // No call happened: the check tries again without spending an attempt (a probe is freed).
         await admission.finished(undefined);
         await giveBack(lease, priority, deps);
+        if (lockLost) {
+          log.warn('job lock lost before the call: the check is left to the worker that has it');
+          // Not ours to move: BullMQ does nothing more with it here and fetches the next job.
+          throw new WaitingError();
+        }
+        const err: unknown = failure?.reason;
         if (err instanceof LeaseLostError || err instanceof SemaphoreStoreError) {
           await job.moveToDelayed(Date.now() + 500 + Math.random() * 1_000, token);
           throw new DelayedError();

@@ -13,10 +13,11 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'bullmq';
+import { QueueKeys, Worker } from 'bullmq';
 import { cipherFromConfig, type Config } from '../shared/config.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
+import type { Redis } from 'ioredis';
 import { createRedis } from '../shared/clients/redis.js';
 import { ConfigError } from '../shared/errors/config-error.js';
 import type { Logger } from '../shared/logger.js';
@@ -35,6 +36,7 @@ import { startStediBatchRoute } from './stedi-batch/stedi-batch-route.js';
 import type { BatchApiClient } from './stedi-batch/batch-api-client.js';
 import { JobLockKeeper } from './job-lock-keeper.js';
 import { guardStalledChecks, RedisStallGuard } from './redis-stall-guard.js';
+import { DeadWorkerRecovery } from './dead-worker-recovery.js';
 import { HttpStediClient } from './stedi/http-stedi-client.js';
 import { startWebhooks } from './webhooks/webhooks.js';
 import type { StediClient } from './stedi/stedi-client.js';
@@ -65,10 +67,11 @@ export async function startWorkerApp(
   // Tracing given by the caller (tests) is theirs to close; tracing from the config is ours.
   const ownTracing = overrides.tracing ? undefined : tracingFromConfig(config, 'worker');
   const tracing = overrides.tracing ?? ownTracing;
-  // BullMQ records it on each job it activates (processedBy) and in its connection's name.
+  // Every connection's name ends with it (the liveness signal, see dead-worker-recovery.ts), and
+  // BullMQ records it on each job it activates (processedBy).
   const processName = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const connection = createRedis(config.REDIS_URL, { name: 'eq-worker' });
-  const subscriber = createRedis(config.REDIS_URL, { name: 'eq-worker-hints' });
+  const connection = createRedis(config.REDIS_URL, { name: `eq-worker:${processName}` });
+  const subscriber = createRedis(config.REDIS_URL, { name: `eq-worker-hints:${processName}` });
   const sem = await semaphoreFromConfig(config, { publisher: connection, subscriber });
   const metrics = createWorkerMetrics();
   metrics.allocation.set(config.STEDI_CONCURRENCY);
@@ -147,9 +150,15 @@ export async function startWorkerApp(
     logger,
     shutdown: shutdown.signal,
     throttleRetryMs: config.THROTTLE_RETRY_MS,
+    holdsJob: (pool: Priority, jobId: string, token: string) =>
+      keeper.holdsForCall(queueNames[pool], jobId, token),
     cipher,
     ...(tracing ? { tracer: tracing.tracer } : {}),
   };
+  // Registered before its BullMQ workers can take a job, so every job it takes is covered.
+  const recovery = config.WORKER_DEAD_AFTER_MS
+    ? await startDeadWorkerRecovery(config, connection, processName, workers, logger)
+    : undefined;
   // Batch may borrow every slot but the floor, so each process can fill the allocation alone.
   const concurrency: Record<Priority, number> = {
     realtime: config.WORKER_REALTIME_CONCURRENCY || L,
@@ -258,6 +267,8 @@ export async function startWorkerApp(
     stop: () =>
       (stopping ??= (async () => {
         shutdown.abort(new Error('worker shutting down'));
+        // Its connections stay open until its checks are done, so nobody takes it for dead.
+        await recovery?.close();
         const timeoutMs = config.WORKER_SHUTDOWN_TIMEOUT_MS || config.STEDI_TIMEOUT_MS + 5_000;
         const closing = Promise.all([
           ...Object.values(workers).map((w) => w.close()),
@@ -291,6 +302,57 @@ export async function startWorkerApp(
         logger.info('worker stopped');
       })()),
   };
+}
+
+/**
+ * Registers this process and starts looking for dead ones; registers again after every reconnect,
+ * in case Redis lost the registry. `workers` is filled in by the caller once they exist.
+ */
+async function startDeadWorkerRecovery(
+  config: Config,
+  connection: Redis,
+  processName: string,
+  workers: Partial<Record<Priority, Worker<CheckJobData, CheckJobResult>>>,
+  logger: Logger,
+): Promise<DeadWorkerRecovery> {
+  const keys = new QueueKeys(config.QUEUE_PREFIX);
+  let failures = 0;
+  let loggedAt = 0;
+  const recovery = new DeadWorkerRecovery({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    processName,
+    deadAfterMs: config.WORKER_DEAD_AFTER_MS,
+    checkEveryMs: config.WORKER_LIVENESS_CHECK_MS,
+    queues: (['realtime', 'batch'] as const).map((priority) => ({
+      keys: {
+        active: keys.toKey(queueNames[priority], 'active'),
+        stalled: keys.toKey(queueNames[priority], 'stalled'),
+        stalledCheck: keys.toKey(queueNames[priority], 'stalled-check'),
+        jobPrefix: keys.toKey(queueNames[priority], ''),
+      },
+      checkStalledNow: async () => workers[priority]?.startStalledCheckTimer(),
+    })),
+    onRecovered: (name, checks) =>
+      logger.warn({ process: name, checks }, 'worker process gone: its checks go back to wait'),
+    onError: (err) => {
+      // Every interval while Redis is away, or refuses CLIENT LIST: counted, logged once a minute.
+      failures++;
+      if (Date.now() - loggedAt < 60_000) return;
+      logger.error({ err: err.message, failures }, 'dead-worker check failed');
+      loggedAt = Date.now();
+      failures = 0;
+    },
+  });
+  connection.on('ready', () => {
+    recovery.register().catch((err: Error) => {
+      logger.error({ err: err.message }, 'worker registration failed');
+    });
+  });
+  connection.on('close', () => recovery.disconnected());
+  await recovery.register();
+  recovery.start();
+  return recovery;
 }
 
 /** Mean call time over recent calls (exponentially weighted), for the lending policy. */

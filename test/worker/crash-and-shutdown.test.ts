@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { QueueKeys } from 'bullmq';
+import { queueNames } from '../../src/shared/queues.js';
 import { DynamoSemaphoreStore } from '../../src/shared/semaphore/index.js';
+import { RECONNECT_ALLOWANCE_MS } from '../../src/worker/dead-worker-recovery.js';
+import type { CheckJob } from '../../src/shared/check-queues.js';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
 import { exited } from '../support/children.js';
 import { checkRequest } from '../support/fixtures.js';
@@ -50,6 +55,120 @@ describe('worker: crash safety', () => {
     const stats = env.simulator.stats();
     expect(stats.rejected429).toBe(0);
     expect(stats.maxInFlight).toBe(1);
+  });
+});
+
+/** Spawns `n` workers and waits until each has registered long enough ago to judge the others. */
+async function judgingWorkers(e: WorkerEnv, n: number): Promise<ChildProcess[]> {
+  const children = Array.from({ length: n }, () => e.spawnWorker());
+  const registry = `${e.config.QUEUE_PREFIX}:eq:workers`;
+  const deadline = Date.now() + 20_000;
+  while ((await e.redis.hlen(registry)) < n) {
+    if (Date.now() > deadline) throw new Error('workers did not register');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await new Promise((r) => setTimeout(r, RECONNECT_ALLOWANCE_MS + 300));
+  return children;
+}
+
+/** The child whose BullMQ worker took `job` (its processedBy starts host:pid). */
+async function takerOf(
+  e: WorkerEnv,
+  job: CheckJob,
+  children: ChildProcess[],
+): Promise<ChildProcess> {
+  const active = await e.queues.get(job.id ?? '');
+  const pid = active?.processedBy?.split(':')[1];
+  const child = children.find((c) => String(c.pid) === pid);
+  if (!child) throw new Error(`no child took ${job.id} (processedBy ${active?.processedBy})`);
+  return child;
+}
+
+describe('worker: a dead worker process is noticed by its Redis connections', () => {
+  // Locks and stalled checks far longer than the recovery: BullMQ alone would need >= 10 s.
+  const slowBullmq = {
+    WORKER_LOCK_MS: '20000',
+    WORKER_STALLED_INTERVAL_MS: '10000',
+    WORKER_DEAD_AFTER_MS: '1000',
+    WORKER_LIVENESS_CHECK_MS: '250',
+  };
+
+  it('re-runs the check of a worker killed mid-call within about WORKER_DEAD_AFTER_MS, not after its lock', async () => {
+    env = await workerEnv(
+      {
+        STEDI_CONCURRENCY: '2',
+        STEDI_REALTIME_RESERVED: '0',
+        STEDI_TIMEOUT_MS: '10000',
+        ...slowBullmq,
+      },
+      { concurrency: 2, latency: { medianMs: 3_000, sigma: 0, maxMs: 10_000 } },
+    );
+    const children = await judgingWorkers(env, 2);
+    const job = await env.queues.add('realtime', checkRequest());
+    await until(() => env!.simulator.stats().inFlight === 1);
+    const victim = await takerOf(env, job, children);
+    const killedAt = Date.now();
+    victim.kill('SIGKILL');
+    await until(() => env!.simulator.stats().requests === 2, 30_000);
+    const rerunAfterMs = Date.now() - killedAt;
+    // About 1 to 1.5 s here (dead after 1 s, a check every 250 ms); 4 s leaves room for a loaded
+    // machine. Without the liveness signal: the lock's remaining 10 to 20 s, then the check.
+    expect(rerunAfterMs).toBeLessThan(4_000);
+    expect(await env.waitFor(job)).toBe('completed');
+    const done = await env.queues.get(job.id ?? '');
+    expect(done?.stalledCounter).toBe(1);
+    const stats = env.simulator.stats();
+    expect(stats.maxInFlight).toBeLessThanOrEqual(2);
+    expect(stats.rejected429).toBe(0);
+  });
+
+  it('leaves the check of a live worker frozen for 3 s (SIGSTOP) with it: one call, no re-run', async () => {
+    env = await workerEnv(
+      {
+        STEDI_CONCURRENCY: '2',
+        STEDI_REALTIME_RESERVED: '0',
+        STEDI_TIMEOUT_MS: '10000',
+        ...slowBullmq,
+        WORKER_LOCK_MS: '10000',
+        WORKER_STALLED_INTERVAL_MS: '5000',
+      },
+      { concurrency: 2, latency: { medianMs: 5_000, sigma: 0, maxMs: 10_000 } },
+    );
+    const children = await judgingWorkers(env, 2);
+    const job = await env.queues.add('realtime', checkRequest());
+    await until(() => env!.simulator.stats().inFlight === 1);
+    const frozen = await takerOf(env, job, children);
+    // A stall three times WORKER_DEAD_AFTER_MS: its sockets stay open, so it is not taken for
+    // dead; a heartbeat would have lapsed. The 10 s lock (renewed every 2.5 to 5 s) outlasts it.
+    frozen.kill('SIGSTOP');
+    await new Promise((r) => setTimeout(r, 3_000));
+    frozen.kill('SIGCONT');
+    expect(await env.waitFor(job)).toBe('completed');
+    const done = await env.queues.get(job.id ?? '');
+    expect(done?.stalledCounter).toBe(0);
+    expect(done?.processedBy?.split(':')[1]).toBe(String(frozen.pid));
+    expect(env.simulator.stats().requests).toBe(1);
+  });
+
+  it('does not call Stedi for a check whose job lock it lost while waiting for a slot', async () => {
+    env = await workerEnv(
+      { STEDI_CONCURRENCY: '1', STEDI_REALTIME_RESERVED: '0', STEDI_TIMEOUT_MS: '5000' },
+      { concurrency: 1, latency: { medianMs: 1_500, sigma: 0, maxMs: 5_000 } },
+    );
+    await env.startWorker();
+    const first = await env.queues.add('realtime', checkRequest('SIM0000001'));
+    await until(() => env!.simulator.stats().inFlight === 1);
+    const second = await env.queues.add('realtime', checkRequest('SIM0000002'));
+    await env.waitFor(second, ['active']);
+    // As after an event-loop stall past the lock, or a worker others took for dead: the lock is
+    // gone, so BullMQ's stalled check gives the check to a worker again (here the same one).
+    const lock = `${new QueueKeys(env.config.QUEUE_PREFIX).toKey(queueNames.realtime, second.id ?? '')}:lock`;
+    expect(await env.redis.del(lock)).toBe(1);
+    expect(await env.waitFor(first)).toBe('completed');
+    expect(await env.waitFor(second)).toBe('completed');
+    // One call each. Without the pre-call lock check the waiting run called too: 3 calls.
+    expect(env.simulator.stats().requests).toBe(2);
+    expect((await env.queues.get(second.id ?? ''))?.stalledCounter).toBe(1);
   });
 });
 

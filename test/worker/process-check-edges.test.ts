@@ -84,6 +84,7 @@ function setup(opts: { store?: SemaphoreStore; callCoverAheadMs?: number } = {})
     logger: createLogger({ level: 'silent' }),
     shutdown: shutdown.signal,
     throttleRetryMs: 100,
+    holdsJob: async () => true,
     cipher,
   };
   const moves: string[] = [];
