@@ -42,8 +42,6 @@ export interface Stack {
   spawnWorker(): Promise<{ process: ChildProcess; metricsPort: number }>;
   /** Slots held now, by worker pid (read from the lease owners in DynamoDB). */
   slotsByPid(): Promise<Map<number, number>>;
-  /** Slots held now by realtime checks, by worker pid. */
-  realtimeSlotsByPid(): Promise<Map<number, number>>;
   /** The name a worker's BullMQ workers record on the jobs they process (processedBy). */
   workerName(worker: { process: ChildProcess }): Promise<string>;
   /** Sum of eq_dynamodb_requests over the live workers (scraped from /metrics). */
@@ -53,11 +51,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-async function slotsByPid(
-  dynamo: LocalDynamo,
-  config: Config,
-  pool?: 'realtime' | 'batch',
-): Promise<Map<number, number>> {
+async function slotsByPid(dynamo: LocalDynamo, config: Config): Promise<Map<number, number>> {
   const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
   const records = await new DynamoSemaphoreStore(client, config.SEMAPHORE_TABLE).listSlots(
     config.SEMAPHORE_NAME,
@@ -65,7 +59,6 @@ async function slotsByPid(
   client.destroy();
   const byPid = new Map<number, number>();
   for (const r of records) {
-    if (pool !== undefined && r.pool !== pool) continue;
     // Owner tokens read host:pid:instance:n.
     const pid = Number(r.owner?.split(':')[1]);
     if (Number.isInteger(pid)) byPid.set(pid, (byPid.get(pid) ?? 0) + 1);
@@ -148,7 +141,6 @@ export async function startStack(
     workers,
     spawnWorker,
     slotsByPid: () => slotsByPid(dynamo, config),
-    realtimeSlotsByPid: () => slotsByPid(dynamo, config, 'realtime'),
     workerName: async (worker) => {
       // BullMQ names each worker's blocking connection <prefix>:<queue>:w:<name>; names start
       // host:pid (src/worker/worker-app.ts).

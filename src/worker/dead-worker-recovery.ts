@@ -9,21 +9,22 @@
  * short `deadAfterMs` is safe where a short BullMQ lock is not: a lock must be renewed by the event
  * loop, and a stalled one would lose it and see its check run twice.
  *
- * A worker process, named `<host>:<pid>:<random>`, goes through these states (Redis, per queue
- * prefix; times are Redis's clock):
+ * A worker process, named `<host>:<pid>:<random>`, goes through these states, kept in one Redis
+ * hash per queue prefix, `<prefix>:eq:workers` (name -> when last seen, by Redis's clock):
  *
  *  registered  it names every connection `…:<name>` (BullMQ's blocking ones `…:w:<name>`) and
- *              writes itself into `<prefix>:eq:workers` before it takes jobs
- *  missing     a check found none of its connections (`<prefix>:eq:workers:missing` holds since
- *              when); a check that finds one again clears the mark
- *  dead        missing for `deadAfterMs`, seen by a checker that has itself been connected for
- *              longer than ioredis's longest reconnect delay, so after a Redis restart every live
- *              process has had time to reconnect before anyone is judged
+ *              writes itself in, seen now, before it takes a job (again after every reconnect)
+ *  seen        each check that finds one of its connections among Redis's clients writes now
+ *  dead        not seen for `deadAfterMs`, by a checker that has itself been connected longer than
+ *              ioredis's longest reconnect delay, so after a Redis restart every live process has
+ *              had time to reconnect before anyone is judged
  *  recovered   each active job whose last activation was its (BullMQ's processedBy) loses its lock
  *              and is marked stalled, and the stalled check runs at once: BullMQ moves the job
  *              back to wait and counts the stall (WORKER_MAX_STALLED_COUNT). Then it leaves the
- *              registry.
+ *              registry, unless it wrote itself in again meanwhile.
  *
+ * A machine that vanishes without closing its sockets (power loss) stays listed until Redis's TCP
+ * keepalive drops it: its checks come back by BullMQ's lock expiry, as without this.
  * One process per interval does the check (SET NX PX), so CLIENT LIST runs a few times a second
  * whatever the number of workers. A Stedi call the dead process had started keeps its semaphore
  * slot until call start + Stedi's bound, so a check re-run at once never exceeds the allocation.
@@ -45,10 +46,7 @@ export interface RecoverableQueue {
 
 /** Settings of the recovery. */
 export interface DeadWorkerRecoveryOptions {
-  readonly redis: Pick<
-    Redis,
-    'set' | 'client' | 'time' | 'hgetall' | 'hset' | 'hsetnx' | 'hdel' | 'eval'
-  >;
+  readonly redis: Pick<Redis, 'set' | 'client' | 'time' | 'hgetall' | 'hset' | 'eval'>;
   /** The queue prefix (QUEUE_PREFIX): one registry per deployment. */
   readonly prefix: string;
   /** This process's name; its connections' names end with `:<name>`. */
@@ -74,38 +72,29 @@ export const RECONNECT_ALLOWANCE_MS = 2_500;
 
 /** What one look at Redis's clients says about the registered processes. */
 export interface LivenessVerdict {
-  /** Not seen now and not marked yet: mark missing since now. */
-  readonly missing: readonly string[];
-  /** Marked, but seen again (or no longer registered): clear the mark. */
-  readonly back: readonly string[];
-  /** Missing for deadAfterMs or more. */
+  /** Seen now: their last-seen time becomes now. */
+  readonly seen: readonly string[];
+  /** Not seen for deadAfterMs or more. */
   readonly dead: readonly string[];
 }
 
 /** Judges the registered processes from the names of Redis's clients (pure, for tests). */
 export function judgeLiveness(
   view: {
-    readonly registered: readonly string[];
-    readonly missingSince: ReadonlyMap<string, number>;
+    /** Registered processes and when each was last seen (Redis's clock, ms). */
+    readonly lastSeen: ReadonlyMap<string, number>;
     readonly clientNames: readonly string[];
     readonly now: number;
   },
   deadAfterMs: number,
 ): LivenessVerdict {
-  const registered = new Set(view.registered);
-  const live = (name: string) => view.clientNames.some((c) => c.endsWith(`:${name}`));
-  const missing: string[] = [];
-  const back: string[] = [];
+  const seen: string[] = [];
   const dead: string[] = [];
-  for (const [name] of view.missingSince) if (!registered.has(name)) back.push(name);
-  for (const name of registered) {
-    const since = view.missingSince.get(name);
-    if (live(name)) {
-      if (since !== undefined) back.push(name);
-    } else if (since === undefined) missing.push(name);
-    else if (view.now - since >= deadAfterMs) dead.push(name);
+  for (const [name, at] of view.lastSeen) {
+    if (view.clientNames.some((c) => c.endsWith(`:${name}`))) seen.push(name);
+    else if (view.now - at >= deadAfterMs) dead.push(name);
   }
-  return { missing, back, dead };
+  return { seen, dead };
 }
 
 // Takes the lock of each active job the dead process activated last, and marks it stalled, so
@@ -124,10 +113,13 @@ end
 if n > 0 then redis.call('DEL', KEYS[3]) end
 return n`;
 
+// Removes a recovered process from the registry unless it wrote itself in again meanwhile.
+const unregisterScript = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end`;
+
 /** The registry of worker processes and the check that recovers the dead ones' checks. */
 export class DeadWorkerRecovery {
   private readonly registryKey: string;
-  private readonly missingKey: string;
   private readonly turnKey: string;
   private readonly now: () => number;
   private connectedSince: number | undefined;
@@ -137,7 +129,6 @@ export class DeadWorkerRecovery {
 
   constructor(private readonly options: DeadWorkerRecoveryOptions) {
     this.registryKey = `${options.prefix}:eq:workers`;
-    this.missingKey = `${options.prefix}:eq:workers:missing`;
     this.turnKey = `${options.prefix}:eq:workers:check`;
     this.now = options.now ?? Date.now;
   }
@@ -145,11 +136,10 @@ export class DeadWorkerRecovery {
   /** Writes this process into the registry; call on every (re)connect, before taking jobs. */
   async register(): Promise<void> {
     this.connectedSince = this.now();
-    const [seconds, micros] = await this.options.redis.time();
     await this.options.redis.hset(
       this.registryKey,
       this.options.processName,
-      Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+      await this.redisNow(),
     );
   }
 
@@ -188,7 +178,7 @@ export class DeadWorkerRecovery {
     return turn === 'OK' ? this.checkOnce() : [];
   }
 
-  /** One check: marks, clears and judges the registered processes; recovers the dead ones. */
+  /** One check: notes who is seen, judges who is not, recovers the dead. */
   async checkOnce(): Promise<string[]> {
     if (
       this.connectedSince === undefined ||
@@ -196,28 +186,21 @@ export class DeadWorkerRecovery {
     )
       return [];
     const { redis } = this.options;
-    const [clients, [seconds, micros], registry, marks] = await Promise.all([
+    const [clients, now, registry] = await Promise.all([
       redis.client('LIST') as Promise<string>,
-      redis.time(),
+      this.redisNow(),
       redis.hgetall(this.registryKey),
-      redis.hgetall(this.missingKey),
     ]);
-    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const lastSeen = new Map(Object.entries(registry).map(([k, v]) => [k, Number(v)]));
     const verdict = judgeLiveness(
-      {
-        registered: Object.keys(registry),
-        missingSince: new Map(Object.entries(marks).map(([k, v]) => [k, Number(v)])),
-        clientNames: clientNames(clients),
-        now,
-      },
+      { lastSeen, clientNames: clientNames(clients), now },
       this.options.deadAfterMs,
     );
-    if (verdict.back.length) await redis.hdel(this.missingKey, ...verdict.back);
-    // HSETNX: a concurrent check's earlier mark stays.
-    for (const name of verdict.missing) await redis.hsetnx(this.missingKey, name, now);
+    if (verdict.seen.length)
+      await redis.hset(this.registryKey, Object.fromEntries(verdict.seen.map((n) => [n, now])));
     const recovered: string[] = [];
     for (const name of verdict.dead) {
-      await this.recover(name);
+      await this.recover(name, lastSeen.get(name) ?? 0);
       recovered.push(name);
     }
     return recovered;
@@ -230,7 +213,7 @@ export class DeadWorkerRecovery {
     await this.running;
   }
 
-  private async recover(name: string): Promise<void> {
+  private async recover(name: string, lastSeen: number): Promise<void> {
     let checks = 0;
     for (const queue of this.options.queues) {
       const { keys } = queue;
@@ -252,9 +235,13 @@ export class DeadWorkerRecovery {
         await queue.checkStalledNow();
       }
     }
-    await this.options.redis.hdel(this.registryKey, name);
-    await this.options.redis.hdel(this.missingKey, name);
+    await this.options.redis.eval(unregisterScript, 1, this.registryKey, name, lastSeen);
     this.options.onRecovered?.(name, checks);
+  }
+
+  private async redisNow(): Promise<number> {
+    const [seconds, micros] = await this.options.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 }
 

@@ -37,6 +37,7 @@ import { classifyReply, type CallOutcome } from './stedi/classify-reply.js';
 import type { StediClient } from './stedi/stedi-client.js';
 import { StediTransportError } from './stedi/stedi-transport-error.js';
 import { RetryableCheckError } from './retryable-check-error.js';
+import { SameJobRuns } from './same-job-runs.js';
 import { sealedSummary } from './summary/sealed-summary.js';
 
 /** What processing a check needs. */
@@ -80,6 +81,14 @@ export interface CheckProcessorDeps {
 
 /** Builds the BullMQ processor of `priority`'s queue. */
 export function checkProcessor(priority: Priority, deps: CheckProcessorDeps) {
+  const runs = new SameJobRuns();
+  const processOnce = checkRun(priority, deps);
+  return (job: Job<CheckJobData, CheckJobResult>, token?: string): Promise<CheckJobResult> =>
+    runs.run(job.id, () => processOnce(job, token));
+}
+
+/** One run of a check (see checkProcessor). */
+function checkRun(priority: Priority, deps: CheckProcessorDeps) {
   const now = deps.now ?? Date.now;
   return async (
     job: Job<CheckJobData, CheckJobResult>,

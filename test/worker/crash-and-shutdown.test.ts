@@ -152,8 +152,14 @@ describe('worker: a dead worker process is noticed by its Redis connections', ()
 
   it('does not call Stedi for a check whose job lock it lost while waiting for a slot', async () => {
     env = await workerEnv(
-      { STEDI_CONCURRENCY: '1', STEDI_REALTIME_RESERVED: '0', STEDI_TIMEOUT_MS: '5000' },
-      { concurrency: 1, latency: { medianMs: 1_500, sigma: 0, maxMs: 5_000 } },
+      {
+        STEDI_CONCURRENCY: '1',
+        STEDI_REALTIME_RESERVED: '0',
+        STEDI_TIMEOUT_MS: '5000',
+        // Lanes for both checks and the lost one's second run, as with any L above 1.
+        WORKER_REALTIME_CONCURRENCY: '3',
+      },
+      { concurrency: 1, latency: { medianMs: 3_000, sigma: 0, maxMs: 5_000 } },
     );
     await env.startWorker();
     const first = await env.queues.add('realtime', checkRequest('SIM0000001'));
@@ -164,6 +170,8 @@ describe('worker: a dead worker process is noticed by its Redis connections', ()
     // gone, so BullMQ's stalled check gives the check to a worker again (here the same one).
     const lock = `${new QueueKeys(env.config.QUEUE_PREFIX).toKey(queueNames.realtime, second.id ?? '')}:lock`;
     expect(await env.redis.del(lock)).toBe(1);
+    // The lock went while the second check still waited for the slot (the first call takes 3 s).
+    expect(env.simulator.stats().requests).toBe(1);
     expect(await env.waitFor(first)).toBe('completed');
     expect(await env.waitFor(second)).toBe('completed');
     // One call each. Without the pre-call lock check the waiting run called too: 3 calls.

@@ -15,48 +15,26 @@ import {
 import { uniqueName } from '../support/names.js';
 
 describe('judgeLiveness', () => {
-  const view = (o: { missing?: [string, number][]; clients?: string[] }) => ({
-    registered: ['h:1:aaaa', 'h:2:bbbb'],
-    missingSince: new Map(o.missing ?? []),
-    clientNames: o.clients ?? [],
+  const view = (clients: string[], lastSeen: [string, number][] = []) => ({
+    lastSeen: new Map<string, number>([['h:1:aaaa', 9_900], ['h:2:bbbb', 9_900], ...lastSeen]),
+    clientNames: clients,
     now: 10_000,
   });
 
-  it('marks a registered process none of whose connections is seen as missing', () => {
-    const v = judgeLiveness(view({ clients: ['eq-worker:h:1:aaaa'] }), 1_000);
-    expect(v).toEqual({ missing: ['h:2:bbbb'], back: [], dead: [] });
+  it('notes a process seen when any connection is named …:<name> (BullMQ names its own …:w:<name>)', () => {
+    const v = judgeLiveness(view(['bull:ZWxp:w:h:1:aaaa', 'eq-worker-hints:h:2:bbbb']), 1_000);
+    expect(v).toEqual({ seen: ['h:1:aaaa', 'h:2:bbbb'], dead: [] });
   });
 
-  it('counts any connection named …:<name> (BullMQ names its own …:w:<name>), and only a suffix', () => {
-    const v = judgeLiveness(
-      view({ clients: ['bull:ZWxp:w:h:1:aaaa', 'eq-worker:h:2:bbbbX', 'h:2:bbbb-other'] }),
-      1_000,
-    );
-    expect(v.missing).toEqual(['h:2:bbbb']);
+  it('matches the name as a suffix only', () => {
+    const v = judgeLiveness(view(['eq-worker:h:1:aaaaX', 'h:1:aaaa-other']), 1_000);
+    expect(v.seen).toEqual([]);
   });
 
-  it('judges a process dead once missing for deadAfterMs, not before', () => {
+  it('judges a process dead once unseen for deadAfterMs, not before', () => {
     const clients = ['eq-worker:h:1:aaaa'];
-    expect(judgeLiveness(view({ clients, missing: [['h:2:bbbb', 9_001]] }), 1_000).dead).toEqual(
-      [],
-    );
-    expect(judgeLiveness(view({ clients, missing: [['h:2:bbbb', 9_000]] }), 1_000).dead).toEqual([
-      'h:2:bbbb',
-    ]);
-  });
-
-  it('clears the mark of a process seen again, and of one no longer registered', () => {
-    const v = judgeLiveness(
-      view({
-        clients: ['eq-worker:h:1:aaaa', 'eq-worker-hints:h:2:bbbb'],
-        missing: [
-          ['h:2:bbbb', 1],
-          ['h:9:gone', 1],
-        ],
-      }),
-      1_000,
-    );
-    expect(v).toEqual({ missing: [], back: ['h:9:gone', 'h:2:bbbb'], dead: [] });
+    expect(judgeLiveness(view(clients, [['h:2:bbbb', 9_001]]), 1_000).dead).toEqual([]);
+    expect(judgeLiveness(view(clients, [['h:2:bbbb', 9_000]]), 1_000).dead).toEqual(['h:2:bbbb']);
   });
 });
 
@@ -113,8 +91,8 @@ describe('DeadWorkerRecovery.checkOnce (real Redis)', () => {
     let t = 0;
     const r = recovery(q, () => t);
     await r.register(); // the checker itself, connected since t = 0
-    await redis.hset(`${prefix}:eq:workers`, 'h:2:dead', 1);
-    await redis.hset(`${prefix}:eq:workers`, 'h:3:live', 1);
+    // Last seen long ago by Redis's clock: one has no connection any more, one has.
+    await redis.hset(`${prefix}:eq:workers`, 'h:2:dead', 1, 'h:3:live', 1);
     live = new Redis(inject('redisUrl'), { connectionName: 'eq-worker:h:3:live' });
     await live.ping();
     // Two active jobs: one last activated by the dead process, one by the live one.
@@ -126,10 +104,6 @@ describe('DeadWorkerRecovery.checkOnce (real Redis)', () => {
     await redis.set(q.keys.stalledCheck, '1', 'PX', 60_000);
 
     t = RECONNECT_ALLOWANCE_MS;
-    expect(await r.checkOnce()).toEqual([]); // marks h:2:dead missing
-    expect(await redis.hexists(`${prefix}:eq:workers:missing`, 'h:2:dead')).toBe(1);
-    expect(await redis.hexists(`${prefix}:eq:workers:missing`, 'h:3:live')).toBe(0);
-    await new Promise((res) => setTimeout(res, 150)); // Redis's clock passes deadAfterMs
     expect(await r.checkOnce()).toEqual(['h:2:dead']);
 
     expect(await redis.exists(`${q.keys.jobPrefix}rt_a:lock`)).toBe(0);
@@ -138,26 +112,45 @@ describe('DeadWorkerRecovery.checkOnce (real Redis)', () => {
     expect(q.checks).toBe(1);
     expect(await redis.get(`${q.keys.jobPrefix}rt_b:lock`)).toBe('token-b');
     expect((await redis.hkeys(`${prefix}:eq:workers`)).sort()).toEqual(['h:1:checker', 'h:3:live']);
-    expect(await redis.hlen(`${prefix}:eq:workers:missing`)).toBe(0);
+    // Seen now: not judged again for deadAfterMs.
+    expect(Number(await redis.hget(`${prefix}:eq:workers`, 'h:3:live'))).toBeGreaterThan(1);
+    expect(await r.checkOnce()).toEqual([]);
   });
 
   it('judges nobody while the checker has been connected for less than the reconnect allowance', async () => {
     const q = queue();
     let t = 0;
-    const r = recovery(q, () => t, 0);
+    const r = recovery(q, () => t);
     await r.register();
     await redis.hset(`${prefix}:eq:workers`, 'h:2:away', 1);
     t = RECONNECT_ALLOWANCE_MS - 1;
     expect(await r.checkOnce()).toEqual([]);
-    expect(await redis.hlen(`${prefix}:eq:workers:missing`)).toBe(0);
     // After a drop and a reconnect, the wait starts again.
     t = RECONNECT_ALLOWANCE_MS;
     r.disconnected();
     expect(await r.checkOnce()).toEqual([]);
     await r.register();
-    t += RECONNECT_ALLOWANCE_MS;
-    await r.checkOnce(); // marks h:2:away missing
+    t += RECONNECT_ALLOWANCE_MS - 1;
+    expect(await r.checkOnce()).toEqual([]);
+    t += 1;
     expect(await r.checkOnce()).toEqual(['h:2:away']);
+  });
+
+  it('keeps a process that wrote itself in again while it was being recovered', async () => {
+    const q = queue();
+    let t = 0;
+    const r = recovery(q, () => t);
+    await r.register();
+    await redis.hset(`${prefix}:eq:workers`, 'h:2:back', 1);
+    // It reconnects (and registers) while its jobs are being given back.
+    q.checkStalledNow = async () => {
+      await redis.hset(`${prefix}:eq:workers`, 'h:2:back', 2);
+    };
+    await redis.rpush(q.keys.active, 'rt_c');
+    await redis.hset(`${q.keys.jobPrefix}rt_c`, 'pb', 'h:2:back');
+    t = RECONNECT_ALLOWANCE_MS;
+    expect(await r.checkOnce()).toEqual(['h:2:back']);
+    expect(await redis.hget(`${prefix}:eq:workers`, 'h:2:back')).toBe('2');
   });
 
   it('gives one process the check per interval', async () => {
