@@ -175,25 +175,14 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
         },
       );
       let outcome: CallOutcome;
-      // The token take waited on Redis: make sure the slot is still ours (and its call start
-      // covered) right before the call, or another worker may already have reclaimed it. And the
-      // check too: a run whose job lock another run has must not call.
-      const [slotKept, jobKept] = await Promise.allSettled([
-        lease.markCallStart(),
-        token === undefined || job.id === undefined ? true : deps.holdsJob(priority, job.id, token),
-      ]);
-      const lockLost = jobKept.status === 'fulfilled' && !jobKept.value;
-      const failure = [slotKept, jobKept].find((r) => r.status === 'rejected');
-      if (failure || lockLost) {
+      try {
+        // The token take waited on Redis: make sure the slot is still ours (and its call start
+        // covered) right before the call, or another worker may already have reclaimed it.
+        await lease.markCallStart();
+      } catch (err) {
         // No call happened: the check tries again without spending an attempt (a probe is freed).
         await admission.finished(undefined);
         await giveBack(lease, priority, deps);
-        if (lockLost) {
-          log.warn('job lock lost before the call: the check is left to the worker that has it');
-          // Not ours to move: BullMQ does nothing more with it here and fetches the next job.
-          throw new WaitingError();
-        }
-        const err: unknown = failure?.reason;
         if (err instanceof LeaseLostError || err instanceof SemaphoreStoreError) {
           await job.moveToDelayed(Date.now() + 500 + Math.random() * 1_000, token);
           throw new DelayedError();
@@ -272,12 +261,24 @@ async function takeAdmittedSlot(run: CheckRun): Promise<SlotLease> {
   const { job, token, pool, deps, log, admission } = run;
   for (;;) {
     const lease = await takeSlot(run);
-    let taken: boolean;
-    try {
-      taken = await admission.started();
-    } catch (err) {
+    // The job lock is confirmed (and extended) alongside the token take, in the same round trip:
+    // a check whose lock another run has belongs to that run now. This one got here by losing
+    // its lock (an event-loop stall past it, or a process taken for dead) and must not call.
+    const [took, kept] = await Promise.allSettled([
+      admission.started(),
+      token === undefined || job.id === undefined ? true : deps.holdsJob(pool, job.id, token),
+    ]);
+    const taken = took.status === 'fulfilled' && took.value;
+    const failure = [took, kept].find((r) => r.status === 'rejected');
+    if (failure || (kept.status === 'fulfilled' && !kept.value)) {
+      if (taken) await admission.finished(undefined);
       await giveBack(lease, pool, deps);
-      log.error({ err: (err as Error).message }, 'scheduler state unavailable; check delayed');
+      if (!failure) {
+        log.warn('job lock lost before the call: the check is left to the worker that has it');
+        // Not ours to move: BullMQ does nothing more with it here and fetches the next job.
+        throw new WaitingError();
+      }
+      log.error({ err: String(failure.reason) }, 'scheduler state unavailable; check delayed');
       return park(job, token, deps, 'scheduler-unavailable', admission.keys, 1_000);
     }
     if (taken) return lease;

@@ -84,6 +84,11 @@ export async function crashScenario(
       if ((job?.stalledCounter ?? 0) > 0) rerunIds.add(j.id ?? '');
     }
     const killedRealtime = onVictim.realtime.map(waitOf).filter((w) => w !== undefined);
+    // From the kill to the start of the check's call on a live worker.
+    const killedRealtimeBack = onVictim.realtime
+      .map((id) => byId.get(id)?.callStartedAt)
+      .filter((t) => t !== undefined)
+      .map((t) => t - killedAt);
     // Realtime checks that arrived while the dead worker's slots could still be taken (the
     // cover written ahead plus the bound), and were not on the killed worker.
     const slotsBackBy = killedAt + stack.config.SEMAPHORE_LEASE_MS / 2 + BOUND_MS;
@@ -110,6 +115,9 @@ export async function crashScenario(
       realtimeOnKilledWorker: onVictim.realtime.length,
       realtimeOnKilledWorkerWaitMaxMs: killedRealtime.length
         ? round(Math.max(...killedRealtime))
+        : '-',
+      realtimeOnKilledWorkerCallAgainMs: killedRealtimeBack.length
+        ? round(Math.max(...killedRealtimeBack))
         : '-',
       realtimeInDeadSlotsWindow: duringDeadSlots.length,
       realtimeInDeadSlotsWindowP99Ms: duringDeadSlots.length
