@@ -112,7 +112,7 @@ export const envSchema = z
      * this off. A process cut off from Redis this long is taken for dead too (its calls in flight
      * keep their slots, so the allocation holds, but such a check may be answered twice).
      */
-    WORKER_DEAD_AFTER_MS: int(1_000, 0),
+    WORKER_DEAD_AFTER_MS: int(750, 0),
     /** How often some worker process looks for dead ones (one per interval, whatever their number), in ms. */
     WORKER_LIVENESS_CHECK_MS: int(250, 50),
     /** Times a check may be orphaned by dying workers before it fails with a reason. */

@@ -111,7 +111,7 @@ describe('worker: a dead worker process is noticed by its Redis connections', ()
     victim.kill('SIGKILL');
     await until(() => env!.simulator.stats().requests === 2, 30_000);
     const rerunAfterMs = Date.now() - killedAt;
-    // About 1 to 1.5 s here (dead after 1 s, a check every 250 ms); 4 s leaves room for a loaded
+    // About 0.75 to 1.25 s here (dead after 1 s, a check every 250 ms); 4 s leaves room for a loaded
     // machine. Without the liveness signal: the lock's remaining 10 to 20 s, then the check.
     expect(rerunAfterMs).toBeLessThan(4_000);
     expect(await env.waitFor(job)).toBe('completed');
