@@ -150,31 +150,31 @@ describe('worker: a dead worker process is noticed by its Redis connections', ()
     expect(env.simulator.stats().requests).toBe(1);
   });
 
-  it('does not call Stedi for a check whose job lock it lost while waiting for a slot', async () => {
+  it('does not call Stedi for a check another run took while it waited for a slot', async () => {
     env = await workerEnv(
-      {
-        STEDI_CONCURRENCY: '1',
-        STEDI_REALTIME_RESERVED: '0',
-        STEDI_TIMEOUT_MS: '5000',
-        // Lanes for both checks and the lost one's second run, as with any L above 1.
-        WORKER_REALTIME_CONCURRENCY: '3',
-      },
+      { STEDI_CONCURRENCY: '1', STEDI_REALTIME_RESERVED: '0', STEDI_TIMEOUT_MS: '5000' },
       { concurrency: 1, latency: { medianMs: 3_000, sigma: 0, maxMs: 5_000 } },
     );
-    await env.startWorker();
+    await env.startWorker({ WORKER_REALTIME_CONCURRENCY: '2' });
     const first = await env.queues.add('realtime', checkRequest('SIM0000001'));
     await until(() => env!.simulator.stats().inFlight === 1);
     const second = await env.queues.add('realtime', checkRequest('SIM0000002'));
     await env.waitFor(second, ['active']);
-    // As after an event-loop stall past the lock, or a worker others took for dead: the lock is
-    // gone, so BullMQ's stalled check gives the check to a worker again (here the same one).
-    const lock = `${new QueueKeys(env.config.QUEUE_PREFIX).toKey(queueNames.realtime, second.id ?? '')}:lock`;
-    expect(await env.redis.del(lock)).toBe(1);
-    // The lock went while the second check still waited for the slot (the first call takes 3 s).
+    // As when this worker lost the lock (an event-loop stall past it, or taken for dead) and
+    // another run got the check: the lock is that run's now.
+    const keys = new QueueKeys(env.config.QUEUE_PREFIX);
+    const lock = `${keys.toKey(queueNames.realtime, second.id ?? '')}:lock`;
+    await env.redis.set(lock, 'another-worker:1', 'PX', 60_000);
+    // Taken while the second check still waited for the slot (the first call takes 3 s).
     expect(env.simulator.stats().requests).toBe(1);
     expect(await env.waitFor(first)).toBe('completed');
+    // The slot went to the second check's run, which found its check gone: no call.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(env.simulator.stats().requests).toBe(1);
+    expect(await second.getState()).toBe('active');
+    // The other run's lock ends without it finishing: the stalled check gives the check back.
+    await env.redis.del(lock);
     expect(await env.waitFor(second)).toBe('completed');
-    // One call each. Without the pre-call lock check the waiting run called too: 3 calls.
     expect(env.simulator.stats().requests).toBe(2);
     expect((await env.queues.get(second.id ?? ''))?.stalledCounter).toBe(1);
   });
