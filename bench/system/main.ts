@@ -18,6 +18,8 @@
  *  batch-route   a 2,000-check run routed to Stedi's Batch Eligibility API beside the front desk
  *                (scenarios/batch-route.ts).
  *  redis-outage  Redis stopped 15 s under retrying clients (scenarios/redis-outage.ts).
+ *  repeats       600 checks, 30% repeating earlier ones, with the answer cache off and on
+ *                (scenarios/repeats.ts).
  */
 import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
@@ -35,6 +37,7 @@ import { tenantsScenario } from './scenarios/tenants.js';
 import { dynamoOutageScenario, rolloutScenario } from './scenarios/faults.js';
 import { batchRouteScenario } from './scenarios/batch-route.js';
 import { redisOutageScenario } from './scenarios/redis-outage.js';
+import { repeatsScenario } from './scenarios/repeats.js';
 
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
@@ -60,6 +63,7 @@ const keyed: Record<string, () => Promise<Record<string, Figures>>> = {
   rollout: () => rolloutScenario({ redis, dynamo }),
   'batch-route': () => batchRouteScenario({ redis, dynamo }),
   'redis-outage': () => redisOutageScenario({ redis, dynamo }),
+  repeats: () => repeatsScenario({ redis, dynamo }),
 };
 const known = ['saturation', 'mixed', 'crash', ...Object.keys(keyed)];
 if (only !== undefined && !known.includes(only)) {

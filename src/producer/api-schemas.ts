@@ -54,6 +54,11 @@ export const checkViewSchema = z.object({
   route: z.literal('stedi-batch').optional(),
   stediBatchId: z.string().optional(),
   failureReason: z.string().optional(),
+  /**
+   * Answered from the answer cache or by an identical check's call: `result` is that earlier
+   * call's answer as Stedi sent it (its id, trace id and control number are that call's).
+   */
+  cached: z.boolean().optional(),
   links: z.object({ self: z.string() }),
 });
 

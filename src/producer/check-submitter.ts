@@ -62,6 +62,8 @@ export interface SubmitOne {
   /** The raw `wait` query value: absent, a string, or repeated (an array). */
   readonly wait: unknown;
   readonly idempotencyKey: string | undefined;
+  /** The `Cache-Control` header: `max-age=N` bounds a cached answer's age, `no-cache` refuses one. */
+  readonly cacheControl?: string | undefined;
   /** When the Redis work must be done (epoch ms); SUBMIT_TIMEOUT_MS from now when absent. */
   readonly deadline?: number;
 }
@@ -71,6 +73,8 @@ export interface SubmitBatch {
   readonly key: ApiKey;
   readonly body: unknown;
   readonly idempotencyKey: string | undefined;
+  /** As for one check. */
+  readonly cacheControl?: string | undefined;
   readonly deadline?: number;
 }
 
@@ -105,8 +109,10 @@ export class CheckSubmitter {
       });
     const badKey = checkIdempotencyKey(input.idempotencyKey);
     if (badKey) return badKey;
+    const cacheMaxAge = parseCacheControl(input.cacheControl);
+    if (typeof cacheMaxAge === 'object') return cacheMaxAge;
     const enqueued = await this.withinDeadline(input.deadline, () =>
-      this.enqueueOne(input.key, parsed.data, input.idempotencyKey),
+      this.enqueueOne(input.key, parsed.data, input.idempotencyKey, cacheMaxAge),
     );
     if (!('job' in enqueued)) return enqueued;
     let { job } = enqueued;
@@ -174,8 +180,10 @@ export class CheckSubmitter {
     if (unmappable.length > 0) return errorReply(400, refusedAs, { issues: unmappable });
     const badKey = checkIdempotencyKey(input.idempotencyKey);
     if (badKey) return badKey;
+    const cacheMaxAge = parseCacheControl(input.cacheControl);
+    if (typeof cacheMaxAge === 'object') return cacheMaxAge;
     return this.withinDeadline(input.deadline, () =>
-      this.enqueueBatch(input.key, items, input.idempotencyKey),
+      this.enqueueBatch(input.key, items, input.idempotencyKey, cacheMaxAge),
     );
   }
 
@@ -184,6 +192,7 @@ export class CheckSubmitter {
     key: ApiKey,
     body: { priority: Priority; request: CheckRequest },
     idemKey: string | undefined,
+    cacheMaxAgeSeconds: number | undefined,
   ): Promise<Reply | { job: CheckJob; checkId: string; added: boolean }> {
     const { deps } = this;
     const { priority, request } = body;
@@ -202,7 +211,11 @@ export class CheckSubmitter {
         // under the same id, which BullMQ adds at most once.
       }
     }
-    const job = await deps.queues.add(priority, request, { jobId: checkId, submittedBy: key.name });
+    const job = await deps.queues.add(priority, request, {
+      jobId: checkId,
+      submittedBy: key.name,
+      ...(cacheMaxAgeSeconds !== undefined ? { cacheMaxAgeSeconds } : {}),
+    });
     if (priority === 'batch') this.backlog.added(1);
     return { job, checkId, added: true };
   }
@@ -211,6 +224,7 @@ export class CheckSubmitter {
     key: ApiKey,
     items: CheckRequest[],
     idemKey: string | undefined,
+    cacheMaxAge: number | undefined,
   ): Promise<Reply> {
     const refused = await this.admit('batch', items.length);
     if (refused) return refused;
@@ -228,7 +242,7 @@ export class CheckSubmitter {
     await this.deps.runs.create(batchId, key.name, items.length);
     const run = await this.deps.runs.get(batchId);
     if (!run?.cancelledAt) {
-      const jobs = await this.deps.queues.addBulk('batch', items, key.name, ids);
+      const jobs = await this.deps.queues.addBulk('batch', items, key.name, ids, cacheMaxAge);
       this.backlog.added(jobs.length);
     }
     return {
@@ -314,5 +328,21 @@ function parseWait(raw: unknown, max: number): number | Reply {
   if (Number.isInteger(n) && n <= max) return n;
   return errorReply(400, 'invalid query', {
     issues: [{ path: 'wait', message: `must be whole seconds from 0 to ${max}` }],
+  });
+}
+
+/**
+ * A submission's `Cache-Control`: `max-age=N` (seconds) bounds the age of a cached answer it
+ * accepts, `no-cache` or `no-store` (or max-age=0) refuses cached answers; absent, the
+ * configured ANSWER_CACHE_MAX_AGE_SECONDS applies. Anything else gives the 400 answer.
+ */
+export function parseCacheControl(raw: string | undefined): number | undefined | Reply {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const directives = raw.split(',').map((d) => d.trim().toLowerCase());
+  if (directives.some((d) => d === 'no-cache' || d === 'no-store')) return 0;
+  const maxAge = directives.map((d) => /^max-age=(\d{1,9})$/.exec(d)?.[1]).find(Boolean);
+  if (maxAge !== undefined) return Number(maxAge);
+  return errorReply(400, 'invalid Cache-Control', {
+    issues: [{ path: 'Cache-Control', message: 'must be max-age=<seconds>, no-cache or no-store' }],
   });
 }

@@ -51,6 +51,7 @@ export function checkView(
   if (status === 'completed' && job.returnvalue?.summary)
     view.summary = cipher.open(job.returnvalue.summary) as CheckSummary;
   if (status === 'failed' && job.failedReason) view.failureReason = job.failedReason;
+  if (status === 'completed' && job.returnvalue?.cached) view.cached = true;
   if (isRoutedCheck(job.data)) {
     view.route = 'stedi-batch';
     if (job.data.stediBatchId) view.stediBatchId = job.data.stediBatchId;

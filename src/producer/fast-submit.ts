@@ -89,6 +89,7 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
       // Express's 'simple' query parser is node:querystring too.
       wait: query ? parseQuery(query).wait : undefined,
       idempotencyKey: Array.isArray(idempotencyKey) ? idempotencyKey.join(', ') : idempotencyKey,
+      cacheControl: req.headers['cache-control'],
       deadline,
     });
   }

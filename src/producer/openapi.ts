@@ -70,6 +70,13 @@ const idempotencyKey = {
     'remembered per API key for IDEMPOTENCY_TTL_SECONDS. Send one whenever you may retry: a ' +
     'submission answered 503 (or with no answer) may still be accepted once Redis answers again.',
 };
+const cacheControl = {
+  name: 'Cache-Control',
+  in: 'header',
+  schema: { type: 'string', examples: ['max-age=600', 'no-cache'] },
+  description:
+    'With the answer cache on (ANSWER_CACHE_MAX_AGE_SECONDS): `max-age=<seconds>` accepts a cached definitive answer at most that old, `no-cache` (or `no-store`) refuses cached answers and shared calls',
+};
 const unavailable =
   'Draining or maintenance mode; or Redis (the queue store) did not answer within ' +
   'SUBMIT_TIMEOUT_MS. See Retry-After. After a Redis timeout the submission may still be ' +
@@ -140,6 +147,7 @@ function buildDocument(): Record<string, unknown> {
               description: 'Seconds to wait for the answer (at most MAX_WAIT_SECONDS)',
             },
             idempotencyKey,
+            cacheControl,
           ],
           requestBody: { required: true, ...json('SubmitCheck') },
           responses: {
@@ -157,7 +165,7 @@ function buildDocument(): Record<string, unknown> {
         post: {
           operationId: 'submitBatch',
           summary: 'Submit a batch of checks as one run, all or nothing (scope submit)',
-          parameters: [idempotencyKey],
+          parameters: [idempotencyKey, cacheControl],
           requestBody: { required: true, ...json('SubmitBatch') },
           responses: {
             '202': {

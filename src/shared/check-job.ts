@@ -14,6 +14,8 @@ export interface CheckJobData {
   readonly submittedAt: number;
   /** API key name that submitted it (never the secret). */
   readonly submittedBy?: string;
+  /** Oldest cached answer (seconds) the submitter accepts; 0 refuses cached answers. */
+  readonly cacheMaxAgeSeconds?: number;
 }
 
 /** Job result: Stedi's answer (encrypted) and, in clear, its AAA codes and timing. */
@@ -26,4 +28,6 @@ export interface CheckJobResult {
   readonly aaaCodes: readonly string[];
   readonly callStartedAt: number;
   readonly callMs: number;
+  /** Served from the answer cache or by an identical check's call (no call of its own). */
+  readonly cached?: boolean;
 }

@@ -120,9 +120,15 @@ export class CheckQueues {
   async add(
     priority: Priority,
     request: CheckRequest,
-    extra: { jobId?: string; submittedBy?: string } = {},
+    extra: { jobId?: string; submittedBy?: string; cacheMaxAgeSeconds?: number } = {},
   ): Promise<CheckJob> {
-    const data = this.jobData(priority, request, Date.now(), extra.submittedBy);
+    const data = this.jobData(
+      priority,
+      request,
+      Date.now(),
+      extra.submittedBy,
+      extra.cacheMaxAgeSeconds,
+    );
     const [fair] = priority === 'batch' ? await this.batchPriorities(extra.submittedBy, 1) : [];
     return this.queues[priority].add(checkJobName(request, extra.submittedBy), data, {
       ...jobOptions(this.settings[priority]),
@@ -137,6 +143,8 @@ export class CheckQueues {
     requests: readonly CheckRequest[],
     submittedBy?: string,
     jobIds?: readonly string[],
+    /** Oldest cached answer the checks accept (seconds; 0: none); absent: the configured age. */
+    cacheMaxAgeSeconds?: number,
   ): Promise<CheckJob[]> {
     const submittedAt = Date.now();
     const opts = jobOptions(this.settings[priority]);
@@ -147,7 +155,7 @@ export class CheckQueues {
     return this.queues[priority].addBulk(
       requests.map((request, i) => ({
         name: checkJobName(request, submittedBy),
-        data: this.jobData(priority, request, submittedAt, submittedBy),
+        data: this.jobData(priority, request, submittedAt, submittedBy, cacheMaxAgeSeconds),
         opts: {
           ...opts,
           jobId: jobIds?.[i] ?? newCheckId(priority),
@@ -177,12 +185,14 @@ export class CheckQueues {
     request: CheckRequest,
     submittedAt: number,
     submittedBy: string | undefined,
+    cacheMaxAgeSeconds?: number,
   ): CheckJobData {
     return {
       request: this.cipher.seal(request),
       priority,
       submittedAt,
       ...(submittedBy ? { submittedBy } : {}),
+      ...(cacheMaxAgeSeconds !== undefined ? { cacheMaxAgeSeconds } : {}),
     };
   }
 

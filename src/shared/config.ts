@@ -211,6 +211,12 @@ export const envSchema = z
     RESULT_RETENTION_SECONDS: int(86_400, 1),
     FAILED_RETENTION_SECONDS: int(7 * 86_400, 1),
 
+    /**
+     * Longest a definitive answer is kept and served again for an identical check, in seconds;
+     * 0 turns the answer cache and coalescing off.
+     */
+    ANSWER_CACHE_MAX_AGE_SECONDS: int(0, 0),
+
     /** Hosts exempt from the production webhook URL rules (https, public addresses): dev, tests. */
     WEBHOOK_ALLOWED_HOSTS: z.string().default(''),
     /** Attempts of one webhook delivery; with WEBHOOK_BACKOFF_MS doubling, 12 span about 17 h. */

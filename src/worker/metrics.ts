@@ -1,4 +1,5 @@
 /** The worker's Prometheus metrics (prom-client), on its own registry. */
+import { answerCacheMetrics, type AnswerCacheMetrics } from './answer-cache/cached-processor.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   createStediBatchMetrics,
@@ -8,6 +9,8 @@ import {
 /** Every metric a worker exports. */
 export interface WorkerMetrics {
   readonly registry: Registry;
+  /** Answer cache hits, coalesced checks and the Stedi calls both saved. */
+  readonly answerCache: AnswerCacheMetrics;
   readonly calls: Counter<'outcome' | 'pool'>;
   readonly callSeconds: Histogram<'pool' | 'outcome'>;
   readonly checkWaitSeconds: Histogram<'pool'>;
@@ -38,6 +41,7 @@ export function createWorkerMetrics(): WorkerMetrics {
   const r = [registry];
   return {
     registry,
+    answerCache: answerCacheMetrics(registry),
     stediBatch: createStediBatchMetrics(registry),
     calls: new Counter({
       name: 'eq_stedi_calls_total',

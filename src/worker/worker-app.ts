@@ -39,6 +39,8 @@ import { guardStalledChecks, RedisStallGuard } from './redis-stall-guard.js';
 import { DeadWorkerRecovery } from './dead-worker-recovery.js';
 import { HttpStediClient } from './stedi/http-stedi-client.js';
 import { startWebhooks } from './webhooks/webhooks.js';
+import { AnswerCache } from './answer-cache/answer-cache.js';
+import { cachedProcessor } from './answer-cache/cached-processor.js';
 import type { StediClient } from './stedi/stedi-client.js';
 
 /** A running worker process. */
@@ -197,10 +199,30 @@ export async function startWorkerApp(
     },
   });
   stallGuard.start();
+  const answerCache =
+    config.ANSWER_CACHE_MAX_AGE_SECONDS > 0
+      ? new AnswerCache(
+          connection,
+          config.QUEUE_PREFIX,
+          cipher,
+          config.ANSWER_CACHE_MAX_AGE_SECONDS,
+        )
+      : undefined;
+  const processorOf = (priority: Priority) =>
+    answerCache
+      ? cachedProcessor(checkProcessor(priority, deps), {
+          cache: answerCache,
+          cipher,
+          endpoint: client.endpoint,
+          metrics: metrics.answerCache,
+          logger,
+          leadMs: config.STEDI_TIMEOUT_MS + 10_000,
+        })
+      : checkProcessor(priority, deps);
   for (const priority of ['realtime', 'batch'] as const) {
     const worker = new Worker<CheckJobData, CheckJobResult>(
       queueNames[priority],
-      keeper.wrap(queueNames[priority], checkProcessor(priority, deps)),
+      keeper.wrap(queueNames[priority], processorOf(priority)),
       {
         connection,
         prefix: config.QUEUE_PREFIX,

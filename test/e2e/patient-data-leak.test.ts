@@ -58,13 +58,21 @@ async function runScenario(opts: {
   cipher?: ValueCipher;
   redactBoard?: boolean;
   keepJobResults?: boolean;
+  /** Turn the answer cache on: repeats of the patient are then served from sealed entries. */
+  answerCache?: boolean;
 }): Promise<Found> {
   const logs = captureLogger();
   traced = memoryTracing(opts.keepJobResults ? { keepJobResults: true } : {});
   const { tracing } = traced;
   const route = { STEDI_BATCH_POLL_MS: '100', STEDI_BATCH_POLL_MAX_MS: '300' };
   w = await workerEnv(
-    { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '1', ...route },
+    {
+      STEDI_CONCURRENCY: '2',
+      STEDI_REALTIME_RESERVED: '1',
+      REALTIME_ATTEMPTS: '1',
+      ANSWER_CACHE_MAX_AGE_SECONDS: opts.answerCache ? '600' : '0',
+      ...route,
+    },
     {
       concurrency: 2,
       latency: { medianMs: 20, sigma: 0, maxMs: 1_000 },
@@ -217,10 +225,15 @@ async function runScenario(opts: {
 
   const redis = await dumpRedis(env.redis, `${env.config.QUEUE_PREFIX}:`);
   expect(redis.size).toBeGreaterThan(10);
+  if (opts.answerCache)
+    expect([...redis.keys()].some((k) => k.includes(':answer-cache:'))).toBe(true);
   // A worker's span ends just after its check does.
   await new Promise((r) => setTimeout(r, 200));
   const spans = traced.spans();
-  expect(spans.filter((s) => s.name === 'stedi call').length).toBeGreaterThanOrEqual(4);
+  // With the cache on, the patient's repeats make no call (its first answer and the failure do).
+  expect(spans.filter((s) => s.name === 'stedi call').length).toBeGreaterThanOrEqual(
+    opts.answerCache ? 2 : 4,
+  );
   return {
     logs: findCanaries(
       logs.lines.map((l, i) => [`log line ${i}`, l]),
@@ -249,6 +262,20 @@ describe('patient data leak test', () => {
 
   it('finds no patient value in logs, Redis, Bull Board, the status page, error bodies, spans or webhook payloads', async () => {
     const found = await runScenario({});
+    expect(found).toEqual({
+      logs: [],
+      redis: [],
+      board: [],
+      errors: [],
+      summaries: [],
+      runs: [],
+      spans: [],
+      webhooks: [],
+    });
+  });
+
+  it('finds none with the answer cache on either (cached answers, their keys, shared calls)', async () => {
+    const found = await runScenario({ answerCache: true });
     expect(found).toEqual({
       logs: [],
       redis: [],

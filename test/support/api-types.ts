@@ -535,6 +535,7 @@ export interface components {
       route?: 'stedi-batch';
       stediBatchId?: string;
       failureReason?: string;
+      cached?: boolean;
       links: {
         self: string;
       };
@@ -866,6 +867,8 @@ export interface operations {
       header?: {
         /** @description Makes retries safe: a repeat with the same key and body gets the same check (for a batch, the same run and checks), never a second one; the same key with another body gets 409. Keys are remembered per API key for IDEMPOTENCY_TTL_SECONDS. Send one whenever you may retry: a submission answered 503 (or with no answer) may still be accepted once Redis answers again. */
         'Idempotency-Key'?: string;
+        /** @description With the answer cache on (ANSWER_CACHE_MAX_AGE_SECONDS): `max-age=<seconds>` accepts a cached definitive answer at most that old, `no-cache` (or `no-store`) refuses cached answers and shared calls */
+        'Cache-Control'?: string;
       };
       path?: never;
       cookie?: never;
@@ -978,6 +981,8 @@ export interface operations {
       header?: {
         /** @description Makes retries safe: a repeat with the same key and body gets the same check (for a batch, the same run and checks), never a second one; the same key with another body gets 409. Keys are remembered per API key for IDEMPOTENCY_TTL_SECONDS. Send one whenever you may retry: a submission answered 503 (or with no answer) may still be accepted once Redis answers again. */
         'Idempotency-Key'?: string;
+        /** @description With the answer cache on (ANSWER_CACHE_MAX_AGE_SECONDS): `max-age=<seconds>` accepts a cached definitive answer at most that old, `no-cache` (or `no-store`) refuses cached answers and shared calls */
+        'Cache-Control'?: string;
       };
       path?: never;
       cookie?: never;

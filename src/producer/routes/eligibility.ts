@@ -40,6 +40,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
         body: req.body,
         wait: req.query.wait,
         idempotencyKey: req.get('idempotency-key'),
+        cacheControl: req.get('cache-control'),
         ...deadline(res),
       }),
     );
@@ -53,6 +54,7 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
         key: authenticatedKey(res),
         body: req.body,
         idempotencyKey: req.get('idempotency-key'),
+        cacheControl: req.get('cache-control'),
         ...deadline(res),
       }),
     );
