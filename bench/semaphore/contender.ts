@@ -13,6 +13,7 @@ import {
 import { lognormal, seededRandom } from '../../src/shared/random.js';
 import type { Hold } from '../support/holds.js';
 import { withLatency, type StoreCounts } from '../support/latency-store.js';
+import { HttpSemaphoreStore } from '../support/store-server.js';
 import { PollingSemaphore } from './polling-semaphore.js';
 import { IdealSemaphore } from './ideal-semaphore.js';
 
@@ -40,7 +41,9 @@ function slotsOf(): Slots {
     const pub = new Redis(str('REDIS_URL'));
     const sub = new Redis(str('REDIS_URL'));
     const latent = withLatency(
-      new DynamoSemaphoreStore(client, str('TABLE')),
+      e.STORE_URL
+        ? new HttpSemaphoreStore(str('STORE_URL'))
+        : new DynamoSemaphoreStore(client, str('TABLE')),
       Number(e.STORE_LATENCY_MS ?? 0),
     );
     storeCounts = latent.counts;

@@ -12,10 +12,12 @@ import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
 import { ensureSemaphoreTable } from '../../src/shared/semaphore/index.js';
 import { PollingSemaphore } from './polling-semaphore.js';
+import { startStoreServer } from '../support/store-server.js';
 import {
   handOffGaps,
   maxConcurrent,
   percentile,
+  timeToReach,
   utilization,
   type Hold,
 } from '../support/holds.js';
@@ -63,9 +65,20 @@ const allVariants: Variant[] = [
   },
   { id: 'ideal', label: 'in-process ideal', processes: 1, env: { VARIANT: 'ideal' } },
 ];
-// At scale the polling references and hand-over off say nothing new and take minutes each.
+// At scale the polling references and hand-over off say nothing new and take minutes each. The
+// store-server variant stands in for DynamoDB's throughput, which dynalite (~200 writes/s here)
+// does not have: the same conditions, served from memory, with the same added latency.
 const variants = scale
-  ? allVariants.filter((v) => v.id === 'lease' || v.id === 'ideal')
+  ? [
+      allVariants[0],
+      {
+        id: 'lease-store-server',
+        label: 'lease, in-memory store',
+        processes: PROCESSES,
+        env: { VARIANT: 'lease', STORE_SERVER: '1' },
+      },
+      allVariants.at(-1),
+    ].filter((v): v is Variant => v !== undefined)
   : allVariants;
 
 /** Figures of one run. */
@@ -82,10 +95,15 @@ interface Figures {
   /** Full reads of the slots (strongly consistent Query) per second, all processes. */
   readsPerSecond: number;
   maxConcurrentHolders: number;
+  /** From the start signal until all L slots were first held at once. */
+  fillMs: number;
+  /** Utilization from the first moment all L slots were held until the last grant. */
+  utilizationAfterFill: number;
   seconds: number;
 }
 
 const redisServer = await startLocalRedis();
+const storeServer = scale ? await startStoreServer() : undefined;
 const dynamo = await startChildDynalite();
 const redis = new Redis(redisServer.url);
 const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-1' });
@@ -121,6 +139,7 @@ try {
           TOKENS_KEY: tokensKey,
           GO_KEY: goKey,
           STORE_LATENCY_MS: String(STORE_LATENCY_MS),
+          ...(variant.env.STORE_SERVER && storeServer ? { STORE_URL: storeServer.url } : {}),
         }),
       );
       await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
@@ -150,6 +169,13 @@ try {
         writesPerSecond: parsed.reduce((s, p) => s + p.writes, 0) / ((end - start) / 1000),
         readsPerSecond: parsed.reduce((s, p) => s + p.reads, 0) / ((end - start) / 1000),
         maxConcurrentHolders: maxConcurrent(holds),
+        fillMs: timeToReach(holds, L, start),
+        utilizationAfterFill: utilization(
+          holds,
+          L,
+          start + timeToReach(holds, L, start),
+          lastGrant,
+        ),
         seconds: (end - start) / 1000,
       };
       results.push(figures);
@@ -159,7 +185,7 @@ try {
 } finally {
   redis.disconnect();
   client.destroy();
-  await Promise.allSettled([redisServer.stop(), dynamo.stop()]);
+  await Promise.allSettled([redisServer.stop(), dynamo.stop(), storeServer?.close()]);
 }
 
 if (json) {
@@ -186,13 +212,14 @@ function printRow(label: string, f: Figures): void {
       `\nworkload: lognormal median ${f.workloadMedianMs} ms, sigma ${SIGMA}; L=${L}; ${PROCESSES} processes x ${LANES} lanes; backlog ${BACKLOG}; store latency ${STORE_LATENCY_MS} ms`,
     );
     console.log(
-      'variant                     util   gap p50   gap p99  ddb req/acq  writes/s  reads/s  max holders  acquisitions  seconds',
+      'variant                     util   gap p50   gap p99  ddb req/acq  writes/s  reads/s  max holders  fill ms  util after fill  acquisitions  seconds',
     );
   }
   console.log(
     `${label.padEnd(26)} ${f.backlogUtilization.toFixed(3).padStart(5)} ${fmt(f.handOffGapP50Ms)} ${fmt(f.handOffGapP99Ms)} ` +
       `${f.dynamoRequestsPerAcquisition.toFixed(2).padStart(12)} ${f.writesPerSecond.toFixed(0).padStart(9)} ${f.readsPerSecond.toFixed(1).padStart(8)} ` +
-      `${String(f.maxConcurrentHolders).padStart(12)} ` +
+      `${String(f.maxConcurrentHolders).padStart(12)} ${f.fillMs.toFixed(0).padStart(8)} ` +
+      `${f.utilizationAfterFill.toFixed(3).padStart(16)} ` +
       `${String(f.acquisitions).padStart(13)} ${f.seconds.toFixed(1).padStart(8)}`,
   );
 }

@@ -62,3 +62,16 @@ export function handOffGaps(holds: readonly Hold[]): number[] {
   }
   return gaps;
 }
+
+/** Time from `from` until `count` holds first overlapped (the initial fill); NaN if never. */
+export function timeToReach(holds: readonly Hold[], count: number, from: number): number {
+  const events: [number, number][] = [];
+  for (const h of holds) events.push([h.grantedAt, 1], [h.releasedAt, -1]);
+  events.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  for (const [t, d] of events) {
+    now += d;
+    if (now >= count) return t - from;
+  }
+  return NaN;
+}
