@@ -24,8 +24,9 @@ export async function startStoreServer(): Promise<{ url: string; close(): Promis
         try {
           const { op, args } = JSON.parse(body) as { op: Op; args: unknown[] };
           if (!ops.includes(op)) throw new Error(`unknown op ${op}`);
-          const call = store[op] as (...a: unknown[]) => Promise<unknown>;
-          const result = await call.apply(store, args);
+          const result = await (store[op].bind(store) as (...a: unknown[]) => Promise<unknown>)(
+            ...args,
+          );
           res
             .writeHead(200, { 'content-type': 'application/json' })
             .end(JSON.stringify({ result }));
