@@ -296,6 +296,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.add(waiter);
+      // Said at once, not only when a round finds no slot: processes starting together then
+      // know of each other before their first read answers, and none takes more than its share
+      // only to give the excess back, each give-back raced for by every process below its share.
+      if (opts.pool === 'batch') this.demand.announce('batch');
       this.loop.pump();
     });
   }

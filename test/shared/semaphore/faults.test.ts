@@ -348,3 +348,20 @@ it('keeps at most maxClaimsInFlight claims in flight, and still serves every wai
   expect(most).toBe(4);
   expect(new Set(leases.map((l) => l.slot)).size).toBe(30);
 });
+
+it('says batch waits here as soon as a batch acquire starts, before any round finds no slot', async () => {
+  const store = new MemorySemaphoreStore();
+  const published: string[] = [];
+  const hints = {
+    publish: (_name: string, hint: { kind: string }) => {
+      published.push(hint.kind);
+      return Promise.resolve();
+    },
+    subscribe: () => Promise.resolve(() => Promise.resolve()),
+  };
+  const a = make(store, { capacity: 2, hints });
+  // A free slot: no round will go unserved, yet other processes must count this one at once.
+  const lease = await run(a.acquire({ pool: 'batch' }));
+  expect(published).toContain('batch-demand');
+  await run(lease.release());
+});
