@@ -184,13 +184,11 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
         await admission.finished(undefined);
         await giveBack(lease, priority, deps);
         if (err instanceof LeaseLostError || err instanceof SemaphoreStoreError) {
-          await job.moveToDelayed(Date.now() + 500 + Math.random() * 1_000, token);
-          throw new DelayedError();
+          return await delayUntil(job, token, Date.now() + 500 + Math.random() * 1_000);
         }
         if (err instanceof AcquireAbortedError) {
           // The semaphore closed (shutdown) before the call: another worker takes the check.
-          await job.moveToWait(token);
-          throw new WaitingError();
+          return await backToWait(job, token);
         }
         throw err;
       }
@@ -261,7 +259,7 @@ async function takeAdmittedSlot(run: CheckRun): Promise<SlotLease> {
   const { job, token, pool, deps, log, admission } = run;
   for (;;) {
     const lease = await takeSlot(run);
-    // The job lock is confirmed (and extended) alongside the token take, in the same round trip:
+    // The job lock is confirmed (and extended) alongside the token take, concurrently with it:
     // a check whose lock another run has belongs to that run now. This one got here by losing
     // its lock (an event-loop stall past it, or a process taken for dead) and must not call.
     const [took, kept] = await Promise.allSettled([
@@ -332,8 +330,7 @@ async function park(
     // checks behind it and, held back again, keep them from the worker's lanes.
     await job.changePriority({ priority: await deps.requeuePriority(keys.tenant) });
   }
-  await job.moveToDelayed(Date.now() + delayMs + Math.random() * 500, token);
-  throw new DelayedError();
+  return await delayUntil(job, token, Date.now() + delayMs + Math.random() * 500);
 }
 
 /** Turns the call's outcome into the job's result or failure. */
@@ -363,8 +360,7 @@ async function settle(
         'Stedi answered 429: STEDI_CONCURRENCY is above the real allocation; check goes back to wait',
       );
       const base = outcome.retryAfterMs ?? deps.throttleRetryMs;
-      await job.moveToDelayed(now() + base * (0.5 + Math.random()), token);
-      throw new DelayedError();
+      return await delayUntil(job, token, now() + base * (0.5 + Math.random()));
     }
     case 'retryable':
       log.warn({ reason: outcome.reason, callMs }, 'check will be retried');
@@ -431,19 +427,16 @@ async function takeSlot(run: CheckRun): Promise<SlotLease> {
     }
     if (err instanceof AcquireAbortedError) {
       // Shutting down before the call: the check goes back to wait for another worker.
-      await job.moveToWait(token);
-      throw new WaitingError();
+      return await backToWait(job, token);
     }
     if (err instanceof SemaphoreStoreError) {
       // Fail closed, but do not spend an attempt on our own outage.
       log.error({ err: err.message }, 'semaphore store unavailable; check delayed');
-      await job.moveToDelayed(Date.now() + 1_000 + Math.random() * 1_000, token);
-      throw new DelayedError();
+      return await delayUntil(job, token, Date.now() + 1_000 + Math.random() * 1_000);
     }
     if (err instanceof LeaseLostError) {
       // The slot handed to us could not record the call start: try again shortly.
-      await job.moveToDelayed(Date.now() + 500, token);
-      throw new DelayedError();
+      return await delayUntil(job, token, Date.now() + 500);
     }
     throw err;
   } finally {
@@ -466,4 +459,23 @@ async function callStedi(
     if (err instanceof StediTransportError) return { kind: 'retryable', reason: err.message };
     throw err;
   }
+}
+
+/** The check waits again until `until` (epoch ms) without spending an attempt. */
+async function delayUntil(
+  job: Job<CheckJobData, CheckJobResult>,
+  token: string | undefined,
+  until: number,
+): Promise<never> {
+  await job.moveToDelayed(until, token);
+  throw new DelayedError();
+}
+
+/** The check goes back to wait for any worker (no call happened), without spending an attempt. */
+async function backToWait(
+  job: Job<CheckJobData, CheckJobResult>,
+  token: string | undefined,
+): Promise<never> {
+  await job.moveToWait(token);
+  throw new WaitingError();
 }

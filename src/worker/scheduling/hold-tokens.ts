@@ -11,9 +11,9 @@ import { RedisScript } from '../../shared/clients/redis-script.js';
 // KEYS: 1 payer hash, 2 payer tokens, 3 tenant tokens, 4 npi tokens, 5 active keys,
 //       6 the batch queue's prioritized set.
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
-//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 (unused), 15 contended, 16 job key
-//       prefix, 17 how many queued checks to look at (0: none), 18 scheduler key prefix,
-//       19 another payer is active (earned concurrency applies).
+//       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 contended, 15 job key prefix, 16 how many
+//       queued checks to look at (0: none), 17 scheduler key prefix, 18 another payer is active
+//       (earned concurrency applies).
 // When the payer is at its earned concurrency or cap and the worker has not looked at the queue
 // yet, its head decides: another payer's check there whose payer runs below the concurrency it has
 // earned, breaker not open, waits for this one's slots. (Keys are built by name, as BullMQ's own
@@ -35,19 +35,19 @@ if batch then
   -- and a dead worker's tokens, which outlive its slots, must not refuse it.
   local limit = math.huge
   local earnedLimit = math.floor(tonumber(h[1]) or tonumber(ARGV[5]))
-  if ARGV[19] == '1' then limit = earnedLimit end
+  if ARGV[18] == '1' then limit = earnedLimit end
   local contendedLimit = math.min(earnedLimit, tonumber(ARGV[6]))
   if held >= contendedLimit then
-    local contended = ARGV[15] == '1'
-    if not contended and tonumber(ARGV[17]) > 0 then
+    local contended = ARGV[14] == '1'
+    if not contended and tonumber(ARGV[16]) > 0 then
       local seen = {}
-      for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, tonumber(ARGV[17]) - 1)) do
-        local name = redis.call('HGET', ARGV[16] .. id, 'name')
+      for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, tonumber(ARGV[16]) - 1)) do
+        local name = redis.call('HGET', ARGV[15] .. id, 'name')
         local other = name and string.match(name, '^check:([^:]+)')
         if other and other ~= ARGV[10] and not seen[other] then
           seen[other] = true
-          local running = redis.call('ZCOUNT', ARGV[18] .. 'held:payer:' .. other, now, '+inf')
-          local oh = redis.call('HMGET', ARGV[18] .. 'payer:' .. other, 'earned', 'openUntil')
+          local running = redis.call('ZCOUNT', ARGV[17] .. 'held:payer:' .. other, now, '+inf')
+          local oh = redis.call('HMGET', ARGV[17] .. 'payer:' .. other, 'earned', 'openUntil')
           local earned = math.floor(tonumber(oh[1]) or tonumber(ARGV[5]))
           if running < earned and (tonumber(oh[2]) or 0) <= now then
             contended = true
@@ -109,7 +109,6 @@ export interface HoldRequest {
   readonly contended: boolean;
   /** Other payers have work in flight or waiting: earned concurrency applies. */
   readonly othersActive: boolean;
-  readonly allocation: number;
   /** 0 for no limit. */
   readonly tenantMax: number;
   /** 0 for no cap. */
@@ -142,7 +141,6 @@ export async function holdTokens(
       r.tenant,
       r.hasNpi ? '1' : '0',
       r.ttlMs,
-      r.allocation,
       r.contended ? '1' : '0',
       r.jobPrefix,
       r.queueHead,

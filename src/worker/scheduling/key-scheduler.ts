@@ -597,7 +597,6 @@ export class CheckAdmission {
       contended: s.othersWaiting(payer),
       othersActive: s.othersActive(payer),
       cap: payerCap(limits, payer),
-      allocation: limits.allocation,
       tenantMax: tenantLimit(limits, tenant).maxConcurrency ?? 0,
       npiCap: limits.payers.npiCap,
     });

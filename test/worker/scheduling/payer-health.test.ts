@@ -78,7 +78,6 @@ async function takePayerProbe(
     cap: 100,
     contended: false,
     othersActive: false,
-    allocation: 100,
     tenantMax: 0,
     npiCap: 0,
   });
