@@ -11,7 +11,7 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 const npi = z.string().regex(/^\d{10}$/, 'must be 10 digits');
 
 /** Zod schema of a v3 eligibility request (unknown fields pass through, as at Stedi). */
-export const simulatedRequestSchema = z
+const simulatedRequestSchema = z
   .object({
     controlNumber: z
       .string()
@@ -53,7 +53,7 @@ const name = z
   .passthrough();
 
 /** Zod schema of a 2026-06-01 request: Stedi's minimum is one of memberId, dateOfBirth, lastName. */
-export const simulatedCheckRequestSchema = z
+const simulatedCheckRequestSchema = z
   .object({
     payerId: z.string().min(1, 'is required'),
     provider: z.object({ name, npi }).passthrough(),

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Outcome } from './mock-catalog.js';
 import type { SimRequest } from './request-schema.js';
 import { followupActionOf } from './responses.js';
+import { simulatedPlan } from './simulated-plan.js';
 
 const upper = (s: string | undefined) => s?.toUpperCase();
 const iso = (ymd: string | undefined) =>
@@ -58,37 +59,24 @@ export function eligibilityCheckResponse(
     };
   }
   const active = outcome.kind === 'active';
-  const plan = { start: '2026-01-01', end: '2026-12-31' };
+  const plan = { start: simulatedPlan.start, end: simulatedPlan.end };
   const entries = req.serviceTypeCodes.map((value) => ({
     coverageLevel: 'INDIVIDUAL',
     service: { value, system: 'STC' },
   }));
-  const inNetwork = { network: { indicator: 'IN_NETWORK' } };
-  const outOfNetwork = { network: { indicator: 'OUT_OF_NETWORK' } };
-  const benefits = active
-    ? {
-        statuses: entries.map((e) => ({ ...e, status: 'ACTIVE_COVERAGE', dates: { plan } })),
-        coPayment: entries.flatMap((e) => [
-          { ...e, amount: '25', ...inNetwork },
-          { ...e, amount: '60', ...outOfNetwork },
-        ]),
-        coInsurance: entries.map((e) => ({ ...e, percent: '0.2', ...inNetwork })),
-        deductible: entries.flatMap((e) => [
-          { ...e, amount: '1500', timePeriod: 'CALENDAR_YEAR', ...inNetwork },
-          { ...e, amount: '600', timePeriod: 'REMAINING', ...inNetwork },
-        ]),
-        outOfPocket: entries.map((e) => ({
-          ...e,
-          amount: '6000',
-          timePeriod: 'CALENDAR_YEAR',
-          ...inNetwork,
-        })),
-      }
-    : { statuses: entries.map((e) => ({ ...e, status: 'INACTIVE' })) };
+  const benefits: Record<string, unknown[]> = {
+    statuses: entries.map((e) =>
+      active ? { ...e, status: 'ACTIVE_COVERAGE', dates: { plan } } : { ...e, status: 'INACTIVE' },
+    ),
+  };
+  if (active)
+    for (const e of entries)
+      for (const { type, network, ...values } of simulatedPlan.costSharing)
+        (benefits[type] ??= []).push({ ...e, ...values, network: { indicator: network } });
   return {
     ...base,
     subscriber: { ...base.subscriber, dates: { plan, eligibility: { start: plan.start } } },
-    plans: [{ name: 'SIMULATED PPO', benefits }],
+    plans: [{ name: simulatedPlan.name, benefits }],
     errors: [],
   };
 }

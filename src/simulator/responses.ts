@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Outcome } from './mock-catalog.js';
 import type { SimRequest } from './request-schema.js';
+import { simulatedPlan } from './simulated-plan.js';
 
 const upper = (s: unknown) => (typeof s === 'string' ? s.toUpperCase() : undefined);
 
@@ -69,22 +70,21 @@ export function eligibilityResponse(
     };
   }
   const active = outcome.kind === 'active';
-  const inNetwork = { inPlanNetworkIndicatorCode: 'Y', inPlanNetworkIndicator: 'Yes' };
-  const outOfNetwork = { inPlanNetworkIndicatorCode: 'N', inPlanNetworkIndicator: 'No' };
   const individual = { coverageLevelCode: 'IND', coverageLevel: 'Individual' };
+  const ymd = (iso: string) => iso.replaceAll('-', '');
   return {
     ...base,
     planInformation: { groupNumber: 'SIM0001', groupDescription: 'SIMULATED GROUP' },
     planDateInformation: {
-      planBegin: '20260101',
-      planEnd: '20261231',
-      eligibilityBegin: '20260101',
+      planBegin: ymd(simulatedPlan.start),
+      planEnd: ymd(simulatedPlan.end),
+      eligibilityBegin: ymd(simulatedPlan.start),
     },
     planStatus: [
       {
         statusCode: active ? '1' : '6',
         status: active ? 'Active Coverage' : 'Inactive',
-        planDetails: 'SIMULATED PPO',
+        planDetails: simulatedPlan.name,
         serviceTypeCodes,
       },
     ],
@@ -95,67 +95,40 @@ export function eligibilityResponse(
             name: 'Active Coverage',
             serviceTypeCodes,
             ...individual,
-            planCoverage: 'SIMULATED PPO',
+            planCoverage: simulatedPlan.name,
           },
-          {
-            code: 'B',
-            name: 'Co-Payment',
+          ...simulatedPlan.costSharing.map((c) => ({
+            ...v3Benefit[c.type],
             serviceTypeCodes,
-            benefitAmount: '25',
+            ...(c.timePeriod ? v3TimeQualifier[c.timePeriod] : {}),
+            ...(c.amount ? { benefitAmount: c.amount } : {}),
+            ...(c.percent ? { benefitPercent: c.percent } : {}),
             ...individual,
-            ...inNetwork,
-          },
-          {
-            code: 'B',
-            name: 'Co-Payment',
-            serviceTypeCodes,
-            benefitAmount: '60',
-            ...individual,
-            ...outOfNetwork,
-          },
-          {
-            code: 'A',
-            name: 'Co-Insurance',
-            serviceTypeCodes,
-            benefitPercent: '0.2',
-            ...individual,
-            ...inNetwork,
-          },
-          {
-            code: 'C',
-            name: 'Deductible',
-            serviceTypeCodes,
-            timeQualifierCode: '23',
-            timeQualifier: 'Calendar Year',
-            benefitAmount: '1500',
-            ...individual,
-            ...inNetwork,
-          },
-          {
-            code: 'C',
-            name: 'Deductible',
-            serviceTypeCodes,
-            timeQualifierCode: '29',
-            timeQualifier: 'Remaining',
-            benefitAmount: '600',
-            ...individual,
-            ...inNetwork,
-          },
-          {
-            code: 'G',
-            name: 'Out of Pocket (Stop Loss)',
-            serviceTypeCodes,
-            timeQualifierCode: '23',
-            timeQualifier: 'Calendar Year',
-            benefitAmount: '6000',
-            ...individual,
-            ...inNetwork,
-          },
+            ...v3Network[c.network],
+          })),
         ]
       : [{ code: '6', name: 'Inactive', serviceTypeCodes }],
     errors: [],
   };
 }
+
+/** X12 EB01 of each cost-sharing type. */
+const v3Benefit = {
+  coPayment: { code: 'B', name: 'Co-Payment' },
+  coInsurance: { code: 'A', name: 'Co-Insurance' },
+  deductible: { code: 'C', name: 'Deductible' },
+  outOfPocket: { code: 'G', name: 'Out of Pocket (Stop Loss)' },
+} as const;
+/** X12 EB06 of each time period. */
+const v3TimeQualifier = {
+  CALENDAR_YEAR: { timeQualifierCode: '23', timeQualifier: 'Calendar Year' },
+  REMAINING: { timeQualifierCode: '29', timeQualifier: 'Remaining' },
+} as const;
+/** X12 EB12 of each network. */
+const v3Network = {
+  IN_NETWORK: { inPlanNetworkIndicatorCode: 'Y', inPlanNetworkIndicator: 'Yes' },
+  OUT_OF_NETWORK: { inPlanNetworkIndicatorCode: 'N', inPlanNetworkIndicator: 'No' },
+} as const;
 
 /** 400 v3 body for a payer Stedi does not know (error code 33). */
 export function payerNotConfigured(req: {

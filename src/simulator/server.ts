@@ -8,11 +8,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { latencySampler, seededRandom } from './latency.js';
-import { findMock, loadMockCatalog, outcomeOf, type Outcome } from './mock-catalog.js';
+import {
+  aaaDescription,
+  findMock,
+  loadMockCatalog,
+  outcomeOf,
+  type Outcome,
+} from './mock-catalog.js';
 import { knownPayers, memberOutcome } from './member-outcome.js';
 import { simulatorDefaults, type SimulatorOptions } from './options.js';
 import { payerBehaviour } from './payer-profiles.js';
-import { parseSimRequest } from './request-schema.js';
+import { parseSimRequest, type SimRequest } from './request-schema.js';
 import { eligibilityResponse, payerNotConfigured } from './responses.js';
 import { eligibilityCheckResponse, invalidRequest } from './responses-2026.js';
 import { StatsRecorder, type SimulatorStats } from './stats.js';
@@ -51,6 +57,32 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
   let listeningSince = Date.now();
   const stats = new StatsRecorder(options.concurrency);
   const timers = new Set<NodeJS.Timeout>();
+  /** The caller's API key when it is one of ours (sent raw, or as `Key`/`Bearer <key>`). */
+  const apiKeyOf = (req: IncomingMessage): string | undefined => {
+    const key = (req.headers.authorization ?? '').replace(/^(Key|Bearer)\s+/i, '').trim();
+    return key && options.apiKeys.includes(key) ? key : undefined;
+  };
+  /** Why Stedi refuses a valid request (unknown payer, non-mock under a test key), if it does. */
+  const refusal = (request: SimRequest, key: string) => {
+    if (!payers.has(request.payer)) return 'payer';
+    if (key.startsWith('test_') && !findMock(catalog, request.payer, request.subscriber))
+      return 'test-key';
+    return undefined;
+  };
+  /** The payer's answer when nothing goes wrong: the mock's documented one, or the member's. */
+  const answerOf = (request: SimRequest): Outcome => {
+    const mock = findMock(catalog, request.payer, request.subscriber);
+    return mock ? outcomeOf(mock) : memberOutcome(request.payer, request.subscriber.memberId);
+  };
+  /** Resolves after `ms`; close() drops the wait. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
   const batchRandom = seededRandom(options.seed + 1);
   const pipeline = new BatchPipeline({
     concurrency: options.batch.concurrency,
@@ -62,23 +94,13 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     retryMs: options.batch.retryMs * options.timeScale,
     timeScale: options.timeScale,
     random: batchRandom,
-    refusal: (request, key) => {
-      if (!payers.has(request.payer)) return 'payer';
-      if (key.startsWith('test_') && !findMock(catalog, request.payer, request.subscriber))
-        return 'test-key';
-      return undefined;
-    },
+    refusal,
     outcome: (request) => {
       const outage = byPayer.activeOutage(request.payer, Date.now() - listeningSince);
       // A payer that is down, whatever it answers real-time, is a connectivity failure here.
-      if (outage)
-        return 'outcome' in outage
-          ? outage.outcome
-          : { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
-      if (batchRandom() < options.faults.aaa42)
-        return { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
-      const mock = findMock(catalog, request.payer, request.subscriber);
-      return mock ? outcomeOf(mock) : memberOutcome(request.payer, request.subscriber.memberId);
+      if (outage) return 'outcome' in outage ? outage.outcome : unableToRespond;
+      if (batchRandom() < options.faults.aaa42) return unableToRespond;
+      return answerOf(request);
     },
   });
 
@@ -99,8 +121,8 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
   ): Promise<void> {
     const v3 = endpoint === 'v3';
     stats.arrived(endpoint);
-    const key = (req.headers.authorization ?? '').replace(/^(Key|Bearer)\s+/i, '').trim();
-    if (!key || !options.apiKeys.includes(key)) {
+    const key = apiKeyOf(req);
+    if (!key) {
       stats.outcome('401');
       req.resume();
       return json(res, 401, { message: 'Unauthorized: missing or unknown API key' });
@@ -148,7 +170,8 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
       const request = parsed.request;
       payer = request.payer;
       stats.attribute(slot, payer);
-      if (!payers.has(payer)) {
+      const refused = refusal(request, key);
+      if (refused === 'payer') {
         stats.outcome('400-payer-33', payer);
         return json(
           res,
@@ -160,22 +183,18 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
               ]),
         );
       }
-      const mock = findMock(catalog, payer, request.subscriber);
-      if (key.startsWith('test_') && !mock) {
+      if (refused === 'test-key') {
         stats.outcome('400-test-mode', payer);
         return json(res, 400, {
           message:
             'Test API keys accept only Stedi mock requests: the payer and subscriber values must match one exactly',
         });
       }
-      let outcome: Outcome = mock
-        ? outcomeOf(mock)
-        : memberOutcome(payer, request.subscriber.memberId);
+      let outcome = answerOf(request);
       const outage = byPayer.activeOutage(payer, Date.now() - listeningSince);
       // A payer that is down answers nothing else, so no fault is drawn during its outage.
       const fault = outage ? undefined : drawFault(options, random);
-      if (fault === 'aaa42')
-        outcome = { kind: 'aaa', code: '42', description: 'Unable to Respond at Current Time' };
+      if (fault === 'aaa42') outcome = unableToRespond;
       if (outage && 'outcome' in outage) outcome = outage.outcome;
       const sampler = byPayer.latencyOf(payer) ?? latency;
       const delayMs = outage
@@ -183,13 +202,7 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
         : fault === 'slow'
           ? sampler.atBound()
           : sampler.next();
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          resolve();
-        }, delayMs);
-        timers.add(t);
-      });
+      await pause(delayMs);
       free();
       if (res.destroyed || req.socket.destroyed) {
         stats.outcome('client-gone', payer);
@@ -227,8 +240,8 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
 
   /** Stedi's Batch Eligibility API (manager.us.stedi.com): submit, status, items, results. */
   async function batchApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const key = (req.headers.authorization ?? '').replace(/^(Key|Bearer)\s+/i, '').trim();
-    if (!key || !options.apiKeys.includes(key)) {
+    const key = apiKeyOf(req);
+    if (!key) {
       req.resume();
       return json(res, 401, { message: 'Unauthorized: missing or unknown API key' });
     }
@@ -249,13 +262,7 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
         typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
       );
       // The batch exists from here on; its id reaches the client only after this.
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          resolve();
-        }, options.batch.submitMs * options.timeScale);
-        timers.add(t);
-      });
+      await pause(options.batch.submitMs * options.timeScale);
       return send(reply);
     }
     req.resume();
@@ -314,6 +321,8 @@ export async function startSimulator(given: StartSimulatorOptions = {}): Promise
     },
   };
 }
+
+const unableToRespond: Outcome = { kind: 'aaa', code: '42', description: aaaDescription('42') };
 
 type Fault = 'aaa42' | 'http5xx' | 'slow' | 'reset' | undefined;
 

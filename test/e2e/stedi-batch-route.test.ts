@@ -4,14 +4,15 @@
  * Routed checks take no real-time slot; Stedi's batch ids are kept; failures map to our classes;
  * a submission whose answer was lost is resubmitted to the same batch, not a second one.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CheckSummary } from '../../src/shared/schemas/check-summary.js';
 import { loadMockCatalog } from '../../src/simulator/mock-catalog.js';
 import { HttpBatchApiClient } from '../../src/worker/stedi-batch/batch-api-client.js';
 import { StediTransportError } from '../../src/worker/stedi/stedi-transport-error.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { checkRequest } from '../support/fixtures.js';
 import { enqueuedCount, producerEnv, type ProducerEnv } from '../support/producer-env.js';
-import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
+import { workerEnv } from '../support/worker-env.js';
 
 const mocks = loadMockCatalog();
 const mock = (id: string) => mocks.find((m) => m.id === id)?.request;
@@ -26,13 +27,7 @@ interface View {
   failureReason?: string;
 }
 
-let w: WorkerEnv | undefined;
-let p: ProducerEnv | undefined;
-afterEach(async () => {
-  await p?.close();
-  await w?.close();
-  p = w = undefined;
-});
+const keep = closedAfterEach();
 
 /** Time runs 10,000 times faster at the simulator: maxRetryHours 8 is 2.9 s, a retry 30 ms. */
 const timeScale = 0.0001;
@@ -45,16 +40,18 @@ async function stack(settings: Record<string, string> = {}) {
     STEDI_BATCH_GRACE_MS: '20000',
     ...settings,
   };
-  w = await workerEnv(
-    { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', ...route },
-    {
-      concurrency: 2,
-      timeScale,
-      latency: { medianMs: 200_000, sigma: 0, maxMs: 900_000 },
-      batch: { concurrency: 5, latencyMedianMs: 300_000, retryMs: 300_000, submitMs: 200_000 },
-    },
+  const w = keep(
+    await workerEnv(
+      { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', ...route },
+      {
+        concurrency: 2,
+        timeScale,
+        latency: { medianMs: 200_000, sigma: 0, maxMs: 900_000 },
+        batch: { concurrency: 5, latencyMedianMs: 300_000, retryMs: 300_000, submitMs: 200_000 },
+      },
+    ),
   );
-  p = await producerEnv({ ...w.deployment, ...route });
+  const p = keep(await producerEnv({ ...w.deployment, ...route }));
   return { w, p };
 }
 

@@ -5,13 +5,14 @@
  * what the configured endpoint cannot take (never enqueued); every completed check carries the
  * same normalized summary whichever endpoint answered.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkRequestSchema } from '../../src/shared/schemas/check-request.js';
 import { convertRequest } from '../../src/shared/schemas/request-conversion.js';
 import type { EligibilityEndpoint } from '../../src/shared/stedi-api.js';
 import type { CheckSummary } from '../../src/shared/schemas/check-summary.js';
 import { loadMockCatalog } from '../../src/simulator/mock-catalog.js';
 import type { StartSimulatorOptions } from '../../src/simulator/server.js';
+import { closedAfterEach } from '../support/closed-after-each.js';
 import { checkRequest } from '../support/fixtures.js';
 import { enqueuedCount, producerEnv, type ProducerEnv } from '../support/producer-env.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
@@ -40,13 +41,7 @@ interface View {
   failureReason?: string;
 }
 
-let w: WorkerEnv | undefined;
-let p: ProducerEnv | undefined;
-afterEach(async () => {
-  await p?.close();
-  await w?.close();
-  p = w = undefined;
-});
+const keep = closedAfterEach();
 
 async function stack(
   endpoint: Shape,
@@ -54,11 +49,13 @@ async function stack(
   simulator: StartSimulatorOptions = {},
 ): Promise<{ w: WorkerEnv; p: ProducerEnv }> {
   const common = { STEDI_ELIGIBILITY_ENDPOINT: endpoint, ...settings };
-  w = await workerEnv(
-    { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '3', ...common },
-    { concurrency: 2, latency: { medianMs: 20, sigma: 0, maxMs: 1_000 }, ...simulator },
+  const w = keep(
+    await workerEnv(
+      { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1', REALTIME_ATTEMPTS: '3', ...common },
+      { concurrency: 2, latency: { medianMs: 20, sigma: 0, maxMs: 1_000 }, ...simulator },
+    ),
   );
-  p = await producerEnv({ ...w.deployment, ...common });
+  const p = keep(await producerEnv({ ...w.deployment, ...common }));
   await w.startWorker();
   return { w, p };
 }

@@ -2,30 +2,16 @@
  * The simulated Batch Eligibility API: submit (limits, maxRetryHours, Idempotency-Key), its own
  * pipeline beside a full real-time allocation, status counts, item states, paged results.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchApiPaths, ELIGIBILITY_V3_PATH } from '../../src/shared/stedi-api.js';
 import { loadMockCatalog } from '../../src/simulator/mock-catalog.js';
-import {
-  startSimulator,
-  type Simulator,
-  type StartSimulatorOptions,
-} from '../../src/simulator/server.js';
+import type { Simulator } from '../../src/simulator/server.js';
 import { checkRequest } from '../support/fixtures.js';
+import { simulatorPerTest } from '../support/simulator-per-test.js';
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
+const start = simulatorPerTest({
+  batch: { concurrency: 3, latencyMedianMs: 40, retryMs: 50, submitMs: 0 },
 });
-
-async function start(options: StartSimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({
-    latency: { medianMs: 5, sigma: 0, maxMs: 1_000 },
-    batch: { concurrency: 3, latencyMedianMs: 40, retryMs: 50, submitMs: 0 },
-    ...options,
-  });
-  return sim;
-}
 
 async function call(s: Simulator, path: string, init: RequestInit & { key?: string } = {}) {
   const { key = 'dev-key', ...rest } = init;

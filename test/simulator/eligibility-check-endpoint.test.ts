@@ -3,17 +3,14 @@
  * allocation shared with v3, 429, no cancel on hang-up, faults), and test-key mode with Stedi's
  * documented mock requests in the new shape.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkRequestSchema } from '../../src/shared/schemas/check-request.js';
 import { convertRequest } from '../../src/shared/schemas/request-conversion.js';
 import { ELIGIBILITY_CHECK_PATH, ELIGIBILITY_V3_PATH } from '../../src/shared/stedi-api.js';
 import { loadMockCatalog, outcomeOf } from '../../src/simulator/mock-catalog.js';
-import {
-  startSimulator,
-  type Simulator,
-  type StartSimulatorOptions,
-} from '../../src/simulator/server.js';
+import type { Simulator } from '../../src/simulator/server.js';
 import { checkRequest } from '../support/fixtures.js';
+import { simulatorPerTest } from '../support/simulator-per-test.js';
 
 const request = {
   payerId: '87726',
@@ -26,16 +23,7 @@ const request = {
   encounter: { services: [{ value: '30', system: 'STC' }] },
 };
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function start(options: StartSimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { medianMs: 5, sigma: 0, maxMs: 1_000 }, ...options });
-  return sim;
-}
+const start = simulatorPerTest();
 
 function post(
   s: Simulator,

@@ -1,13 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadMockCatalog, outcomeOf } from '../../src/simulator/mock-catalog.js';
 import { loadSimulatorEnv } from '../../src/simulator/options.js';
 import { ConfigError } from '../../src/shared/errors/config-error.js';
 import { ELIGIBILITY_V3_PATH } from '../../src/shared/stedi-api.js';
-import {
-  startSimulator,
-  type Simulator,
-  type StartSimulatorOptions,
-} from '../../src/simulator/server.js';
+import type { Simulator } from '../../src/simulator/server.js';
+import { simulatorPerTest } from '../support/simulator-per-test.js';
 
 const validRequest = {
   controlNumber: '123456789',
@@ -17,16 +14,7 @@ const validRequest = {
   encounter: { serviceTypeCodes: ['30'] },
 };
 
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.close();
-  sim = undefined;
-});
-
-async function start(options: StartSimulatorOptions = {}): Promise<Simulator> {
-  sim = await startSimulator({ latency: { medianMs: 5, sigma: 0, maxMs: 1_000 }, ...options });
-  return sim;
-}
+const start = simulatorPerTest();
 
 function post(s: Simulator, body: unknown, key: string | null = 'dev-key', signal?: AbortSignal) {
   return fetch(s.url + ELIGIBILITY_V3_PATH, {

@@ -10,7 +10,7 @@ import { isValidNpi } from './npi.js';
 import { isRealDate, memberId, personName, todayYmd } from './eligibility-request.js';
 
 /** True when `s` is YYYY-MM-DD and names a real calendar date. */
-export function isRealIsoDate(s: string): boolean {
+function isRealIsoDate(s: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(s) && isRealDate(s.replaceAll('-', ''));
 }
 
@@ -45,7 +45,7 @@ const personOrOrganization = z
 const gender = z.enum(['MALE', 'FEMALE']);
 
 /** The code systems Stedi lists for `encounter.services[].system`. */
-export const serviceCodeSystems = ['STC', 'CPT', 'HCPCS', 'CDT', 'NDC', 'ICD-10-PCS'] as const;
+const serviceCodeSystems = ['STC', 'CPT', 'HCPCS', 'CDT', 'NDC', 'ICD-10-PCS'] as const;
 
 const service = z
   .object({

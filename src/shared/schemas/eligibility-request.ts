@@ -21,7 +21,7 @@ export function isRealDate(s: string): boolean {
 }
 
 /** A YYYYMMDD date that exists. */
-export const date = z
+const date = z
   .string()
   .regex(/^\d{8}$/, 'must be a date as YYYYMMDD')
   .refine(isRealDate, 'must be a real calendar date (YYYYMMDD)');

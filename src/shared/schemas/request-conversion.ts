@@ -74,9 +74,9 @@ class Walk {
 
 /** `request` in `target`'s shape, or the fields that have no counterpart there. */
 export function convertRequest(request: CheckRequest, target: RequestShape): Conversion {
-  const from: RequestShape = isCheckRequest2026(request) ? '2026-06-01' : 'v3';
-  if (from === target) return { ok: true, body: request };
-  return isCheckRequest2026(request) ? toV3(request) : to2026(request);
+  if (isCheckRequest2026(request))
+    return target === '2026-06-01' ? { ok: true, body: request } : toV3(request);
+  return target === 'v3' ? { ok: true, body: request } : to2026(request);
 }
 
 function to2026(r: EligibilityRequest): Conversion {

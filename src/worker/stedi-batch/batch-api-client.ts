@@ -5,7 +5,7 @@
  */
 import { batchApiPaths } from '../../shared/stedi-api.js';
 import type { StediReply } from '../stedi/stedi-client.js';
-import { StediTransportError } from '../stedi/stedi-transport-error.js';
+import { fetchReply } from '../stedi/fetch-reply.js';
 
 /** The calls of Stedi's Batch Eligibility API the batch route makes. */
 export interface BatchApiClient {
@@ -67,43 +67,19 @@ export class HttpBatchApiClient implements BatchApiClient {
   ): Promise<StediReply> {
     const url = new URL(path, this.options.baseUrl);
     if (query) url.search = query.toString();
-    const limitMs = this.options.timeoutMs ?? 60_000;
-    let res: Response;
-    let text: string;
-    try {
-      res = await (this.options.fetch ?? fetch)(url, {
-        method,
-        headers: {
-          authorization: this.authorization,
-          accept: 'application/json',
-          // Pages over 20 results come gzipped; fetch inflates them.
-          'accept-encoding': 'gzip',
-          ...(body ? { 'content-type': 'application/json' } : {}),
-          ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
-        },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(limitMs),
-      });
-      text = await res.text();
-    } catch (err) {
-      const timedOut =
-        err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new StediTransportError(
-        `Stedi batch API ${method} failed: ${timedOut ? `no answer within ${limitMs} ms` : 'network error'}`,
-        { cause: err },
-      );
-    }
-    let parsed: unknown;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON (a proxy's error page): the status alone decides.
-    }
-    const retryAfter = Number(res.headers.get('retry-after'));
-    return {
-      status: res.status,
-      body: parsed,
-      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+    const init = {
+      method,
+      headers: {
+        authorization: this.authorization,
+        accept: 'application/json',
+        // Pages over 20 results come gzipped; fetch inflates them.
+        'accept-encoding': 'gzip',
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
     };
+    const limitMs = this.options.timeoutMs ?? 60_000;
+    return fetchReply(this.options.fetch ?? fetch, url, init, limitMs, `Stedi batch API ${method}`);
   }
 }

@@ -10,6 +10,7 @@ import {
   handOverAll,
   comeBack,
   finished,
+  noOutcome,
   type ChunkDeps,
   type ChunkResult,
 } from './chunk-steps.js';
@@ -22,10 +23,7 @@ export function chunkProcessor(deps: ChunkDeps) {
     const log = deps.logger.child({ chunkId: job.id, stediBatchId: job.data.stediBatchId });
     const run = { job, token, deps, log };
     if (job.data.settling) {
-      const left = await handOverAll(run, job.data.unsettled ?? [], () => ({
-        kind: 'failed',
-        reason: "Stedi's batch gave no outcome for this check",
-      }));
+      const left = await handOverAll(run, job.data.unsettled ?? [], () => noOutcome);
       if (left.length === 0) return finished(run);
       return comeBack(run, deps.pollMs, { unsettled: left });
     }

@@ -40,6 +40,12 @@ export interface ChunkResult {
   readonly checks: number;
 }
 
+/** The outcome of a check given one before its hand-over was settled, when it is asked again. */
+export const noOutcome: RoutedOutcome = {
+  kind: 'failed',
+  reason: "Stedi's batch gave no outcome for this check",
+};
+
 /** Saves the chunk's state and comes back in `ms` (no attempt spent, no process kept busy). */
 export async function comeBack(
   run: ChunkRun,

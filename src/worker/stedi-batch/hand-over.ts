@@ -8,18 +8,18 @@ import { Job, type Queue } from 'bullmq';
 import type { CheckJobResult } from '../../shared/check-job.js';
 import type { ValueCipher } from '../../shared/crypto/data-cipher.js';
 import type { RoutedCheckData, RoutedOutcome } from '../../shared/stedi-batch/routed-jobs.js';
+import type { RoutedCheckJob } from '../../shared/stedi-batch/routed-queues.js';
 
 /** The routed check `id`, or undefined when it is gone (cancelled, or expired). */
 export async function routedCheck(
   checks: Queue<RoutedCheckData, CheckJobResult>,
   id: string,
-): Promise<Job<RoutedCheckData, CheckJobResult> | undefined> {
+): Promise<RoutedCheckJob | undefined> {
   return (await Job.fromId<RoutedCheckData, CheckJobResult>(checks, id)) ?? undefined;
 }
 
 /** An outcome, or how to work it out from the check (only asked when the check has none yet). */
-export type OutcomeFor =
-  RoutedOutcome | ((job: Job<RoutedCheckData, CheckJobResult>) => RoutedOutcome);
+export type OutcomeFor = RoutedOutcome | ((job: RoutedCheckJob) => RoutedOutcome);
 
 /**
  * Gives check `id` its outcome; true once it needs nothing more from the poller. `stediBatchId`

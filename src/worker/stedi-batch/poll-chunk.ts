@@ -16,6 +16,7 @@ import {
   finished,
   handOverAll,
   longerWait,
+  noOutcome,
   stampChecks,
   type ChunkResult,
   type ChunkRun,
@@ -23,10 +24,6 @@ import {
 import { itemOutcome } from './item-outcome.js';
 
 type Page = { items?: unknown[]; nextPageToken?: unknown };
-const noOutcome: RoutedOutcome = {
-  kind: 'failed',
-  reason: "Stedi's batch gave no outcome for this check",
-};
 const failedStates = ['VALIDATION_FAILED', 'FAILED'];
 
 /** One Stedi call, counted; undefined when it got no answer or not a 200. */
@@ -44,6 +41,23 @@ async function read(
     run.deps.metrics.requests.inc({ call, outcome: 'transport-error' });
     return undefined;
   }
+}
+
+/** Reads every page of a paged call, each item to `take`; false when a page got no answer. */
+async function readPages(
+  run: ChunkRun,
+  call: string,
+  ask: (pageToken: string | undefined) => Promise<{ status: number; body: unknown }>,
+  take: (item: Record<string, unknown>) => void,
+): Promise<boolean> {
+  let token: string | undefined;
+  do {
+    const page = await read(run, call, () => ask(token));
+    if (!page) return false;
+    for (const item of page.items ?? []) take(item as Record<string, unknown>);
+    token = typeof page.nextPageToken === 'string' ? page.nextPageToken : undefined;
+  } while (token !== undefined);
+  return true;
 }
 
 /** Polls the chunk's batch once and hands over what it learned. */
@@ -72,17 +86,16 @@ export async function pollChunk(run: ChunkRun): Promise<ChunkResult> {
   const moved = progress > (data.seenProgress ?? 0);
   const answered = new Map<string, unknown>();
   if (moved || complete) {
-    for (let token: string | undefined, more = true; more;) {
-      const page = await read(run, 'results', () => deps.api.results(batchId, token));
-      if (!page) return comeBack(run, longerWait(run), { unsettled });
-      for (const item of page.items ?? []) {
-        const id = (item as { submitterTransactionIdentifier?: unknown })
-          .submitterTransactionIdentifier;
+    const allRead = await readPages(
+      run,
+      'results',
+      (token) => deps.api.results(batchId, token),
+      (item) => {
+        const id = item.submitterTransactionIdentifier;
         if (typeof id === 'string' && pending.has(id)) answered.set(id, item);
-      }
-      token = typeof page.nextPageToken === 'string' ? page.nextPageToken : undefined;
-      more = token !== undefined;
-    }
+      },
+    );
+    if (!allRead) return comeBack(run, longerWait(run), { unsettled });
   }
   const now = deps.now();
   const outcomeOf =
@@ -103,16 +116,16 @@ export async function pollChunk(run: ChunkRun): Promise<ChunkResult> {
   let rounds = data.roundsAfterComplete ?? 0;
   if (complete && pending.size > 0) {
     const failed = new Map<string, string>();
-    for (let token: string | undefined, more = true; more;) {
-      const page = await read(run, 'items', () => deps.api.items(batchId, token, failedStates));
-      if (!page) break;
-      for (const item of page.items ?? []) {
-        const { submitterTransactionIdentifier: id, state } = item as Record<string, unknown>;
+    // A page that got no answer ends the lookup; the next poll looks again.
+    await readPages(
+      run,
+      'items',
+      (token) => deps.api.items(batchId, token, failedStates),
+      (item) => {
+        const { submitterTransactionIdentifier: id, state } = item;
         if (typeof id === 'string' && pending.has(id)) failed.set(id, String(state));
-      }
-      token = typeof page.nextPageToken === 'string' ? page.nextPageToken : undefined;
-      more = token !== undefined;
-    }
+      },
+    );
     const reasonOf = (id: string): RoutedOutcome => ({
       kind: 'failed',
       reason: `Stedi's batch ${batchId} did not run this check (item ${failed.get(id) ?? 'failed'}): check its fields and submit it again`,

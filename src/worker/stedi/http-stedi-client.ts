@@ -5,7 +5,7 @@
  */
 import { eligibilityPaths, type EligibilityEndpoint } from '../../shared/stedi-api.js';
 import type { StediClient, StediReply } from './stedi-client.js';
-import { StediTransportError } from './stedi-transport-error.js';
+import { fetchReply } from './fetch-reply.js';
 
 /** Options of HttpStediClient; durations in ms. */
 export interface HttpStediClientOptions {
@@ -35,47 +35,16 @@ export class HttpStediClient implements StediClient {
   }
 
   async check(request: Readonly<Record<string, unknown>>): Promise<StediReply> {
-    const doFetch = this.options.fetch ?? fetch;
-    const limitMs = this.options.timeoutMs + (this.options.graceMs ?? 5_000);
-    let res: Response;
-    let text: string;
-    try {
-      res = await doFetch(this.url, {
-        method: 'POST',
-        headers: {
-          authorization: this.authorization,
-          'content-type': 'application/json',
-          accept: 'application/json',
-        },
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(limitMs),
-      });
-      text = await res.text();
-    } catch (err) {
-      const timedOut =
-        err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      const why = timedOut ? `no answer within ${limitMs} ms` : describeNetworkError(err);
-      throw new StediTransportError(`Stedi call failed: ${why}`, { cause: err });
-    }
-    let body: unknown = undefined;
-    if (text.length > 0) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-    }
-    const retryAfter = Number(res.headers.get('retry-after'));
-    return {
-      status: res.status,
-      body,
-      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+    const init = {
+      method: 'POST',
+      headers: {
+        authorization: this.authorization,
+        'content-type': 'application/json',
+        accept: 'application/json',
+      },
+      body: JSON.stringify(request),
     };
+    const limitMs = this.options.timeoutMs + (this.options.graceMs ?? 5_000);
+    return fetchReply(this.options.fetch ?? fetch, this.url, init, limitMs, 'Stedi call');
   }
-}
-
-function describeNetworkError(err: unknown): string {
-  if (!(err instanceof Error)) return 'network error';
-  const cause = err.cause as { code?: string } | undefined;
-  return cause?.code ? `network error ${cause.code}` : `network error (${err.message})`;
 }
