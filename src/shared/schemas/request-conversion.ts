@@ -22,6 +22,9 @@ export type Conversion =
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `table[key]` when the table itself has it: `toString` or `constructor` is not an entry. */
+const own = <T>(table: Readonly<Record<string, T>>, key: string): T | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
 
 /** v3 YYYYMMDD to YYYY-MM-DD, and back. */
 const toIso = (d: string) => `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`;
@@ -57,7 +60,7 @@ class Walk {
   ) {
     for (const [key, value] of Object.entries(obj)) {
       if (value === undefined) continue;
-      const handle = handlers[key];
+      const handle = own(handlers, key);
       if (handle) handle(value);
       else this.refuse([...path, key]);
     }
@@ -167,7 +170,7 @@ function dependent2026(w: Walk, d: Obj): Obj {
     dateOfBirth: (v) => (out.dateOfBirth = toIso(v as string)),
     gender: (v) => (out.gender = gender2026(w, [...path, 'gender'], v)),
     individualRelationshipCode: (v) => {
-      const relation = relationByCode[v as string];
+      const relation = own(relationByCode, v as string);
       if (relation) out.relationToSubscriber = relation;
       else
         w.refuse(
@@ -193,7 +196,7 @@ function encounter2026(w: Walk, e: Obj): Obj {
     dateOfService: (v) => (service.start = toIso(v as string)),
     procedureCode: (v) => {
       const qualifier = e.productOrServiceIDQualifier;
-      const system = systemByQualifier[typeof qualifier === 'string' ? qualifier : 'CJ'];
+      const system = own(systemByQualifier, typeof qualifier === 'string' ? qualifier : 'CJ');
       if (system) services.push({ value: v, system });
       else w.refuse(['encounter', 'productOrServiceIDQualifier']);
     },
@@ -277,7 +280,8 @@ function dependentV3(w: Walk, d: Obj): Obj {
     name: (v) => Object.assign(out, personV3(w, v as Obj, ['dependent', 'name'], nameParts)),
     dateOfBirth: (v) => (out.dateOfBirth = toYmd(v as string)),
     gender: (v) => (out.gender = genderV3(v)),
-    relationToSubscriber: (v) => (out.individualRelationshipCode = codeByRelation[v as string]),
+    relationToSubscriber: (v) =>
+      (out.individualRelationshipCode = own(codeByRelation, v as string)),
   });
   return out;
 }
@@ -291,7 +295,7 @@ function encounterV3(w: Walk, e: Obj): Obj {
       const procedures = list.filter((s) => s.system !== 'STC');
       if (procedures.length === 0) out.serviceTypeCodes = stc;
       else if (procedures.length === 1 && stc.length === 0 && procedures[0]) {
-        const qualifier = qualifierBySystem[procedures[0].system];
+        const qualifier = own(qualifierBySystem, procedures[0].system);
         if (qualifier) {
           out.procedureCode = procedures[0].value;
           out.productOrServiceIDQualifier = qualifier;

@@ -154,6 +154,23 @@ describe('request conversion', () => {
     ]);
   });
 
+  it("does not mistake Object's own member names for known fields or codes", () => {
+    const out = convertRequest(
+      parse({
+        ...checkRequest(),
+        dependents: [{ firstName: 'A', lastName: 'B', individualRelationshipCode: 'toString' }],
+        encounter: { procedureCode: '99213', productOrServiceIDQualifier: 'constructor' },
+        toString: 'x',
+      }),
+      '2026-06-01',
+    );
+    expect(!out.ok && out.issues.map((i) => i.path.join('.')).sort()).toEqual([
+      'dependents.0.individualRelationshipCode',
+      'encounter.productOrServiceIDQualifier',
+      'toString',
+    ]);
+  });
+
   it("converts each of Stedi's 34 mock requests to the 2026-06-01 shape and back unchanged", () => {
     for (const mock of loadMockCatalog()) {
       const original = parse(mock.request);
