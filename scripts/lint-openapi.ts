@@ -1,7 +1,7 @@
 /**
  * Lints the API's OpenAPI document with Redocly's recommended rules (offline: the rules ship in
- * @redocly/openapi-core); exits 1 on any error. `npm run lint:openapi`; test/producer/openapi-lint.test.ts
- * runs the same check in `npm test`.
+ * @redocly/openapi-core); exits 1 on any error. `npm run lint:openapi`;
+ * test/producer/openapi-contract.test.ts runs the same check in `npm test`.
  */
 import { lintOpenApi } from '../test/support/openapi-lint.js';
 

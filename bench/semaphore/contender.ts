@@ -33,7 +33,7 @@ interface Slots {
   close(): Promise<void>;
 }
 
-let storeCounts: StoreCounts = { reads: 0, writes: 0, claims: 0, renewals: 0, releases: 0 };
+let storeCounts: StoreCounts = { reads: 0, writes: 0 };
 let storeErrors = 0;
 
 function slotsOf(): Slots {
@@ -123,8 +123,6 @@ const dynamoRequests = requests.count() - requestsBefore;
 const writes = storeCounts.writes - countsBefore.writes;
 const reads = storeCounts.reads - countsBefore.reads;
 await slots.close();
-if (e.DEBUG_COUNTS)
-  console.error(JSON.stringify({ ...storeCounts, storeErrors, holds: holds.length }));
-process.stdout.write(JSON.stringify({ holds, dynamoRequests, writes, reads, storeErrors }) + '\n');
+process.stdout.write(JSON.stringify({ holds, dynamoRequests, writes, reads }) + '\n');
 redis.disconnect();
 client.destroy();

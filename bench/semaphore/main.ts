@@ -154,6 +154,7 @@ try {
           JSON.parse(o) as { holds: Hold[]; dynamoRequests: number; writes: number; reads: number },
       );
       const holds = parsed.flatMap((p) => p.holds);
+      const fillMs = timeToReach(holds, L, start);
       const lastGrant = Math.max(...holds.map((h) => h.grantedAt));
       const end = Math.max(...holds.map((h) => h.releasedAt));
       const gaps = handOffGaps(holds);
@@ -169,13 +170,8 @@ try {
         writesPerSecond: parsed.reduce((s, p) => s + p.writes, 0) / ((end - start) / 1000),
         readsPerSecond: parsed.reduce((s, p) => s + p.reads, 0) / ((end - start) / 1000),
         maxConcurrentHolders: maxConcurrent(holds),
-        fillMs: timeToReach(holds, L, start),
-        utilizationAfterFill: utilization(
-          holds,
-          L,
-          start + timeToReach(holds, L, start),
-          lastGrant,
-        ),
+        fillMs,
+        utilizationAfterFill: utilization(holds, L, start + fillMs, lastGrant),
         seconds: (end - start) / 1000,
       };
       results.push(figures);

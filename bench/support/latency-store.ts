@@ -9,9 +9,6 @@ import type { SemaphoreStore } from '../../src/shared/semaphore/index.js';
 export interface StoreCounts {
   reads: number;
   writes: number;
-  claims: number;
-  renewals: number;
-  releases: number;
 }
 
 /** Wraps `store`: each request waits `medianMs` × a jitter in [0.5, 1.5) before going out. */
@@ -20,31 +17,26 @@ export function withLatency(
   medianMs: number,
   random: () => number = Math.random,
 ): { store: SemaphoreStore; counts: StoreCounts } {
-  const counts: StoreCounts = { reads: 0, writes: 0, claims: 0, renewals: 0, releases: 0 };
+  const counts: StoreCounts = { reads: 0, writes: 0 };
   const delay = () =>
     medianMs > 0
       ? new Promise<void>((r) => setTimeout(r, medianMs * (0.5 + random())))
       : Promise.resolve();
   const wrap =
-    <A extends unknown[], R>(
-      kind: 'reads' | 'writes',
-      op: keyof StoreCounts | undefined,
-      call: (...args: A) => Promise<R>,
-    ) =>
+    <A extends unknown[], R>(kind: keyof StoreCounts, call: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       counts[kind]++;
-      if (op) counts[op]++;
       await delay();
       return call(...args);
     };
   return {
     counts,
     store: {
-      listSlots: wrap('reads', undefined, store.listSlots.bind(store)),
-      claim: wrap('writes', 'claims', store.claim.bind(store)),
-      renew: wrap('writes', 'renewals', store.renew.bind(store)),
-      release: wrap('writes', 'releases', store.release.bind(store)),
-      forceRelease: wrap('writes', undefined, store.forceRelease.bind(store)),
+      listSlots: wrap('reads', store.listSlots.bind(store)),
+      claim: wrap('writes', store.claim.bind(store)),
+      renew: wrap('writes', store.renew.bind(store)),
+      release: wrap('writes', store.release.bind(store)),
+      forceRelease: wrap('writes', store.forceRelease.bind(store)),
     },
   };
 }

@@ -49,3 +49,11 @@ export function spawnBenchChild(file: URL, env: Record<string, string>): BenchCh
       }),
   };
 }
+
+/** Sends SIGTERM to `child` if it still runs, and resolves once it has exited. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}

@@ -12,7 +12,7 @@ import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { startLocalRedis, type LocalRedis } from '../../src/shared/local/redis-server.js';
 import { startSimulator, type Simulator } from '../../src/simulator/server.js';
 import type { SimulatorOptions } from '../../src/simulator/options.js';
-import { spawnBenchChild } from '../support/processes.js';
+import { spawnBenchChild, stopChild } from '../support/processes.js';
 
 /** Settings of one benchmark stack. */
 export interface StackOptions {
@@ -153,14 +153,7 @@ export async function startStack(
     dynamoRequests: () => sumMetric('eq_dynamodb_requests'),
     sumMetric,
     stop: async () => {
-      await Promise.all(
-        workers.map(async (w) => {
-          if (w.process.exitCode !== null || w.process.signalCode !== null) return;
-          const done = new Promise((r) => w.process.once('exit', r));
-          w.process.kill('SIGTERM');
-          await done;
-        }),
-      );
+      await Promise.all(workers.map((w) => stopChild(w.process)));
       await queues.close();
       redis.disconnect();
       await simulator.close();

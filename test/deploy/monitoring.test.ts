@@ -15,6 +15,7 @@ import { loadConfig } from '../../src/shared/config.js';
 import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { createProducerMetrics } from '../../src/producer/metrics.js';
 import { createWorkerMetrics } from '../../src/worker/metrics.js';
+import { dockerCompose } from '../support/docker-compose.js';
 import { uniqueName } from '../support/names.js';
 import { alertRules, exportedSeriesNames, metricNamesIn } from '../support/promql-metrics.js';
 
@@ -212,15 +213,8 @@ describe('Grafana dashboard', () => {
 
 describe('compose monitoring profile', () => {
   it('validates with docker-compose and runs Prometheus, Grafana and Jaeger only in that profile', () => {
-    const envFile = join(mkdtempSync(join(tmpdir(), 'eq-compose-')), '.env');
-    writeFileSync(envFile, read('.env.example'));
-    const compose = path('docker-compose.yml');
-    const run = (...args: string[]) =>
-      execFileSync('docker-compose', ['--env-file', envFile, '-f', compose, ...args], {
-        encoding: 'utf8',
-      });
-    run('--profile', 'monitoring', 'config', '-q');
-    expect(run('config', '--profiles').split('\n').filter(Boolean).sort()).toEqual([
+    dockerCompose('--profile', 'monitoring', 'config', '-q');
+    expect(dockerCompose('config', '--profiles').split('\n').filter(Boolean).sort()).toEqual([
       'monitoring',
       'simulator',
     ]);

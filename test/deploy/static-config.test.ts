@@ -3,12 +3,10 @@
  * validates the compose file offline, and every setting they (and the README) name must exist in
  * the environment schema.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { envSchema } from '../../src/shared/config.js';
+import { dockerCompose } from '../support/docker-compose.js';
 
 const root = new URL('../../', import.meta.url);
 const read = (f: string) => readFileSync(new URL(f, root), 'utf8');
@@ -19,17 +17,8 @@ const foreign =
 
 describe('deployment files', () => {
   it('docker-compose.yml validates offline with docker-compose, with the simulator profile too', () => {
-    const envFile = join(mkdtempSync(join(tmpdir(), 'eq-compose-')), '.env');
-    writeFileSync(envFile, read('.env.example'));
-    const compose = new URL('docker-compose.yml', root).pathname;
-    execFileSync('docker-compose', ['--env-file', envFile, '-f', compose, 'config', '-q']);
-    const services = execFileSync(
-      'docker-compose',
-      ['--env-file', envFile, '-f', compose, '--profile', 'simulator', 'config', '--services'],
-      {
-        encoding: 'utf8',
-      },
-    );
+    dockerCompose('config', '-q');
+    const services = dockerCompose('--profile', 'simulator', 'config', '--services');
     // docker-compose v1 lists every service whatever the profile (monitoring.test.ts checks those).
     expect(services.split('\n').filter(Boolean).sort()).toEqual([
       'create-table',

@@ -21,11 +21,23 @@ afterEach(async () => {
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function allSettled(e: WorkerEnv, jobs: CheckJob[], timeoutMs: number): Promise<void> {
-  const states = await Promise.all(
-    jobs.map((j) => e.waitFor(j, ['completed', 'failed'], timeoutMs)),
-  );
+/**
+ * Waits for every check to complete, stops `workers`, and expects the simulator never to have
+ * seen more than `L` calls in flight or answered a 429.
+ */
+async function completeWithinAllocation(
+  e: WorkerEnv,
+  jobs: CheckJob[],
+  workers: ChildProcess[],
+  L: number,
+): Promise<void> {
+  const states = await Promise.all(jobs.map((j) => e.waitFor(j, ['completed', 'failed'], 120_000)));
   expect(states.filter((s) => s !== 'completed')).toEqual([]);
+  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map(exited));
+  const stats = e.simulator.stats();
+  expect(stats.rejected429).toBe(0);
+  expect(stats.maxInFlight).toBeLessThanOrEqual(L);
 }
 
 it('DynamoDB paused for 20 s: no over-allocation, checks delayed without attempts, full speed within 5 s of its return', async () => {
@@ -57,17 +69,12 @@ it('DynamoDB paused for 20 s: no over-allocation, checks delayed without attempt
     if (env.simulator.stats().inFlight === L) fullAfterMs = Date.now() - back;
     await sleep(20);
   }
-  await allSettled(env, jobs, 120_000);
-  for (const w of workers) w.kill('SIGTERM');
-  await Promise.all(workers.map(exited));
+  await completeWithinAllocation(env, jobs, workers, L);
 
   // Calls that had a cover before the pause may still start; no new slot can be taken.
   expect(startedWhilePaused).toBeLessThan(4 * L);
   expect(fullAfterMs).toBeDefined();
   expect(fullAfterMs).toBeLessThan(5_000);
-  const stats = env.simulator.stats();
-  expect(stats.rejected429).toBe(0);
-  expect(stats.maxInFlight).toBeLessThanOrEqual(L);
   // No attempt spent on our own outage: every check completed on its first attempt.
   const attempts = await Promise.all(
     jobs.map(async (j) => (await env?.queues.get(j.id ?? ''))?.attemptsMade),
@@ -100,12 +107,7 @@ it('rollout with a 1 s grace period during long calls: the next call waits for t
     await exited(w);
     fresh.push(env.spawnWorker());
   }
-  await allSettled(env, jobs, 120_000);
-  for (const w of fresh) w.kill('SIGTERM');
-  await Promise.all(fresh.map(exited));
-  const stats = env.simulator.stats();
-  expect(stats.rejected429).toBe(0);
-  expect(stats.maxInFlight).toBeLessThanOrEqual(L);
+  await completeWithinAllocation(env, jobs, fresh, L);
 }, 180_000);
 
 it('workers whose event loop stalls for 3 s: no over-allocation, every check completed', async () => {
@@ -128,10 +130,5 @@ it('workers whose event loop stalls for 3 s: no over-allocation, every check com
     w.kill('SIGCONT');
     await sleep(1_000);
   }
-  await allSettled(env, jobs, 120_000);
-  for (const w of workers) w.kill('SIGTERM');
-  await Promise.all(workers.map(exited));
-  const stats = env.simulator.stats();
-  expect(stats.rejected429).toBe(0);
-  expect(stats.maxInFlight).toBeLessThanOrEqual(L);
+  await completeWithinAllocation(env, jobs, workers, L);
 }, 180_000);

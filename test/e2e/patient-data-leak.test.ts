@@ -54,6 +54,18 @@ type Found = Record<
   string[]
 >;
 
+/** What a clean run finds: nothing, anywhere. */
+const nothingFound: Found = {
+  logs: [],
+  redis: [],
+  board: [],
+  errors: [],
+  summaries: [],
+  runs: [],
+  spans: [],
+  webhooks: [],
+};
+
 async function runScenario(opts: {
   cipher?: ValueCipher;
   redactBoard?: boolean;
@@ -262,30 +274,12 @@ describe('patient data leak test', () => {
 
   it('finds no patient value in logs, Redis, Bull Board, the status page, error bodies, spans or webhook payloads', async () => {
     const found = await runScenario({});
-    expect(found).toEqual({
-      logs: [],
-      redis: [],
-      board: [],
-      errors: [],
-      summaries: [],
-      runs: [],
-      spans: [],
-      webhooks: [],
-    });
+    expect(found).toEqual(nothingFound);
   });
 
   it('finds none with the answer cache on either (cached answers, their keys, shared calls)', async () => {
     const found = await runScenario({ answerCache: true });
-    expect(found).toEqual({
-      logs: [],
-      redis: [],
-      board: [],
-      errors: [],
-      summaries: [],
-      runs: [],
-      spans: [],
-      webhooks: [],
-    });
+    expect(found).toEqual(nothingFound);
   });
 
   it('would catch encryption switched off: patient values then show in Redis (not in spans)', async () => {

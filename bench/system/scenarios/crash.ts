@@ -6,8 +6,6 @@
  * parts a crash can add to it: the checks that were on the killed worker (they wait until they are
  * given to a live worker) and the realtime checks arriving while its slots are still taken.
  */
-import type { LocalDynamo } from '../../../src/shared/local/dynalite-server.js';
-import type { LocalRedis } from '../../../src/shared/local/redis-server.js';
 import { seededRandom } from '../../../src/shared/random.js';
 import type { CheckJob } from '../../../src/shared/check-queues.js';
 import type { Priority } from '../../../src/shared/queues.js';
@@ -23,6 +21,7 @@ import {
 } from '../checks.js';
 import { checkRequest } from '../requests.js';
 import { startStack, type Stack } from '../stack.js';
+import type { Infra } from './keyed-stack.js';
 
 const L = 15;
 const R = 5;
@@ -30,10 +29,7 @@ const R = 5;
 const BOUND_MS = 10_000;
 
 /** Runs the crash scenario with a backlog of `backlog` batch checks. */
-export async function crashScenario(
-  infra: { redis: LocalRedis; dynamo: LocalDynamo },
-  backlog: number,
-): Promise<Figures> {
+export async function crashScenario(infra: Infra, backlog: number): Promise<Figures> {
   const stack = await startStack(
     {
       allocation: L,

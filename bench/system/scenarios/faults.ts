@@ -10,6 +10,7 @@
  * most calls in flight at the simulator, and checks lost.
  */
 import { startChildDynalite } from '../../../src/shared/local/dynalite-server.js';
+import { stopChild } from '../../support/processes.js';
 import { enqueueBatch, round, sleep, tally, waitAll, type Figures } from '../checks.js';
 import { checkRequest } from '../requests.js';
 import { startStack } from '../stack.js';
@@ -100,9 +101,7 @@ export async function rolloutScenario(infra: Infra): Promise<Record<string, Figu
     const old = [...stack.workers];
     for (const w of old) {
       await sleep(1_500);
-      const exited = new Promise((r) => w.process.once('exit', r));
-      w.process.kill('SIGTERM');
-      await exited;
+      await stopChild(w.process);
       await stack.spawnWorker();
     }
     await waitAll(jobs, 300_000);

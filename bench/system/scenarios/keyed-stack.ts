@@ -35,12 +35,12 @@ export function keyedStack(
 }
 
 /** Runs `run` in a fresh keyed stack and stops the stack whatever happens. */
-export async function inKeyedStack(
+export async function inKeyedStack<T = Figures>(
   infra: Infra,
   name: string,
   extra: Pick<StackOptions, 'payers' | 'env' | 'batchApi'>,
-  run: (stack: Stack) => Promise<Figures>,
-): Promise<Figures> {
+  run: (stack: Stack) => Promise<T>,
+): Promise<T> {
   const stack = await keyedStack(infra, name, extra);
   try {
     stack.simulator.resetStats();

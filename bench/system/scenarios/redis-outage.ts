@@ -12,9 +12,9 @@ import { freePort } from '../../../src/shared/local/free-port.js';
 import { waitForHttp } from '../../../src/shared/local/wait-for-http.js';
 import type { Config } from '../../../src/shared/config.js';
 import { outageFigures } from '../../support/outage-figures.js';
-import { spawnBenchChild } from '../../support/processes.js';
+import { spawnBenchChild, stopChild } from '../../support/processes.js';
 import { pollReadiness, startRetryingClients } from '../../support/retrying-clients.js';
-import type { Figures } from '../checks.js';
+import { sleep, waitAll, type Figures } from '../checks.js';
 import { checkRequest } from '../requests.js';
 import { startStack } from '../stack.js';
 import type { Infra } from './keyed-stack.js';
@@ -23,7 +23,6 @@ const L = 10;
 const OUTAGE_MS = 15_000;
 const API_KEY = 'bench-outage-key-1';
 const producerMain = new URL('../../../src/producer/main.ts', import.meta.url);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the outage once and reports its figures. */
 export async function redisOutageScenario(infra: Infra): Promise<Record<string, Figures>> {
@@ -69,7 +68,11 @@ export async function redisOutageScenario(infra: Infra): Promise<Record<string, 
     await sleep(10_000);
     await Promise.all([clients.stop(), readiness.stop()]);
     const ids = [...clients.accepted.values()].flat();
-    await waitDone(stack.queues, ids, 120_000);
+    const jobs = await Promise.all(ids.map((id) => stack.queues.get(id)));
+    await waitAll(
+      jobs.filter((j) => j !== undefined),
+      120_000,
+    );
     const figures = await outageFigures({
       answers: clients.answers,
       readiness: readiness.answers,
@@ -91,11 +94,7 @@ export async function redisOutageScenario(infra: Infra): Promise<Record<string, 
       },
     };
   } finally {
-    if (producer && producer.exitCode === null) {
-      const exited = new Promise((r) => producer?.once('exit', r));
-      producer.kill('SIGTERM');
-      await exited;
-    }
+    if (producer) await stopChild(producer);
     await stack.stop();
     await redis.stop();
   }
@@ -127,21 +126,4 @@ async function startProducer(
     gaveUp: () => (child.exitCode !== null ? `exited with ${child.exitCode}` : undefined),
   });
   return { url, process: child };
-}
-
-/** Waits until every check of `ids` has completed or failed (or the timeout passed). */
-async function waitDone(
-  queues: { get(id: string): Promise<{ getState(): Promise<string> } | undefined> },
-  ids: readonly string[],
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (const id of ids) {
-    for (;;) {
-      const job = await queues.get(id);
-      const state = job ? await job.getState() : 'missing';
-      if (state === 'completed' || state === 'failed' || Date.now() > deadline) break;
-      await sleep(100);
-    }
-  }
 }

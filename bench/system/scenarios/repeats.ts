@@ -73,9 +73,8 @@ export async function repeatsScenario(infra: Infra): Promise<Record<string, Figu
   };
 }
 
-async function run(infra: Infra, list: readonly EligibilityRequest[], cacheSeconds: string) {
-  let result = { calls: 0, hits: 0, coalesced: 0, seconds: 0, lost: 0, answers: [] as Answers };
-  await inKeyedStack(
+function run(infra: Infra, list: readonly EligibilityRequest[], cacheSeconds: string) {
+  return inKeyedStack(
     infra,
     `repeats-${cacheSeconds}`,
     { env: { ANSWER_CACHE_MAX_AGE_SECONDS: cacheSeconds } },
@@ -84,7 +83,7 @@ async function run(infra: Infra, list: readonly EligibilityRequest[], cacheSecon
       const jobs = await enqueueBatch(stack, list);
       await waitAll(jobs);
       const t = await tally(stack, jobs);
-      result = {
+      return {
         calls: stack.simulator.stats().requests,
         hits: await stack.sumMetric('eq_answer_cache_hits_total'),
         coalesced: await stack.sumMetric('eq_answer_coalesced_total'),
@@ -95,10 +94,8 @@ async function run(infra: Infra, list: readonly EligibilityRequest[], cacheSecon
           jobs.map((j) => j.id ?? ''),
         ),
       };
-      return {};
     },
   );
-  return result;
 }
 
 async function answers(stack: Stack, ids: readonly string[]): Promise<Answers> {

@@ -1,7 +1,7 @@
 /**
  * /admin/status: a live page of the allocation, for those who run `npm start` or have no Grafana.
  * Bull Board's users and roles (basic auth, either role may look); the page polls
- * /admin/status/data every STATUS_REFRESH_MS and redraws itself.
+ * /admin/status/data every `refreshMs` and redraws itself.
  */
 import { Router } from 'express';
 import type { Logger } from '../../shared/logger.js';

@@ -97,7 +97,8 @@ export async function readStatus(src: StatusSources): Promise<StatusView> {
       ...semaphore.holders.map((h) => h.slot),
     ]),
   ].sort((a, b) => a - b);
-  const notes = await src.slotNotes.read(slotNumbers);
+  // Only a held slot can be in a call: free slots' notes are never shown.
+  const notes = await src.slotNotes.read(semaphore.holders.map((h) => h.slot));
   const holders = new Map(semaphore.holders.map((h) => [h.slot, h]));
   const slots = slotNumbers.map((slot): SlotRow => {
     const h = holders.get(slot);
