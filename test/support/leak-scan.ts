@@ -38,6 +38,8 @@ export async function dumpRedis(redis: Redis, prefix: string): Promise<Map<strin
     cursor = next;
     for (const key of keys) {
       const type = await redis.type(key);
+      // Gone since the scan (a lock or a short-lived key): nothing left to leak.
+      if (type === 'none') continue;
       let value: unknown;
       if (type === 'string') value = await redis.get(key);
       else if (type === 'hash') value = await redis.hgetall(key);
