@@ -12,6 +12,7 @@ import {
 import { concurrencySchema, limitsViewSchema } from './limits-schemas.js';
 import { limitOverridesSchema } from '../shared/scheduling/limits.js';
 import { checkSummarySchema } from '../shared/schemas/check-summary.js';
+import { checkRequestDocSchema } from '../shared/schemas/check-request.js';
 import {
   batchAcceptedSchema,
   runCancelledSchema,
@@ -26,13 +27,47 @@ import {
   endpointViewSchema,
 } from './webhooks/webhook-schemas.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-/** A schema whose property `name` points at a component instead of repeating it inline. */
-const withRef = (s: z.ZodType, name: string, ref: string) => {
-  const js = schema(s) as { properties?: Record<string, unknown> };
-  if (js.properties?.[name]) js.properties[name] = { $ref: `#/components/schemas/${ref}` };
-  return js;
+/** The component schemas, by name. */
+const componentSchemas: Readonly<Record<string, z.ZodType>> = {
+  SubmitCheck: submitDocSchemas.check,
+  SubmitBatch: submitDocSchemas.batch,
+  CheckRequest: checkRequestDocSchema,
+  Check: checkViewSchema,
+  CheckSummary: checkSummarySchema,
+  Cancelled: cancelledSchema,
+  Mode: modeSchema,
+  LimitOverrides: limitOverridesSchema,
+  Limits: limitsViewSchema,
+  Concurrency: concurrencySchema,
+  Health: healthSchema,
+  Readiness: readinessSchema,
+  Error: errorSchema,
+  BatchAccepted: batchAcceptedSchema,
+  Run: runViewSchema,
+  RunCancelled: runCancelledSchema,
+  RunResultRow: runResultRowSchema,
+  CreateWebhookEndpoint: createEndpointSchema,
+  WebhookEndpoint: endpointViewSchema,
+  CreatedWebhookEndpoint: createdEndpointSchema,
+  WebhookEndpoints: endpointListSchema,
+  WebhookDeliveries: deliveryListSchema,
 };
+
+/** The components as JSON Schema: a component used inside another is a $ref, not a copy. */
+function jsonSchemas(): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, s] of Object.entries(componentSchemas)) registry.add(s, { id });
+  const { schemas } = z.toJSONSchema(registry, {
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  // Components take the document's dialect (OpenAPI 3.1's, JSON Schema 2020-12): no $schema, and
+  // no $id (a URI fragment may not be one).
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]),
+  );
+}
 const json = (ref: string) => ({
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
 });
@@ -84,6 +119,18 @@ const unavailable =
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const notFound = (what: string) => ({ '404': error(`Unknown id${what}`) });
 const runNotFound = notFound(', or a run of another API key');
+const endpointNotFound = notFound(', or an endpoint of another API key');
+/** The answers of a rate-limited /v1 operation besides its success: `own` in their place. */
+const v1Errors = (own: Record<string, unknown> = {}) => ({
+  ...errors,
+  ...own,
+  ...rateLimited,
+  ...storeUnavailable,
+});
+const submitErrors = {
+  '409': error('Idempotency-Key reused with another body'),
+  '415': error('Not application/json'),
+};
 
 let built: Record<string, unknown> | undefined;
 
@@ -109,29 +156,7 @@ function buildDocument(): Record<string, unknown> {
     ],
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
-      schemas: {
-        SubmitCheck: schema(submitDocSchemas.check),
-        SubmitBatch: schema(submitDocSchemas.batch),
-        Check: withRef(checkViewSchema, 'summary', 'CheckSummary'),
-        CheckSummary: schema(checkSummarySchema),
-        Cancelled: schema(cancelledSchema),
-        Mode: schema(modeSchema),
-        LimitOverrides: schema(limitOverridesSchema),
-        Limits: schema(limitsViewSchema),
-        Concurrency: schema(concurrencySchema),
-        Health: schema(healthSchema),
-        Readiness: schema(readinessSchema),
-        Error: schema(errorSchema),
-        BatchAccepted: schema(batchAcceptedSchema),
-        Run: schema(runViewSchema),
-        RunCancelled: schema(runCancelledSchema),
-        RunResultRow: withRef(runResultRowSchema, 'summary', 'CheckSummary'),
-        CreateWebhookEndpoint: schema(createEndpointSchema),
-        WebhookEndpoint: schema(endpointViewSchema),
-        CreatedWebhookEndpoint: schema(createdEndpointSchema),
-        WebhookEndpoints: schema(endpointListSchema),
-        WebhookDeliveries: schema(deliveryListSchema),
-      },
+      schemas: jsonSchemas(),
     },
     security: [{ apiKey: [] }],
     paths: {
@@ -153,10 +178,7 @@ function buildDocument(): Record<string, unknown> {
           responses: {
             '200': { description: 'Finished within `wait`', ...json('Check') },
             '202': { description: 'Accepted', ...json('Check') },
-            ...errors,
-            '409': error('Idempotency-Key reused with another body'),
-            '415': error('Not application/json'),
-            ...rateLimited,
+            ...v1Errors(submitErrors),
             '503': { ...error(unavailable), headers: retryAfter },
           },
         },
@@ -173,9 +195,7 @@ function buildDocument(): Record<string, unknown> {
               headers: { Location: { description: 'The run', schema: { type: 'string' } } },
               ...json('BatchAccepted'),
             },
-            ...errors,
-            '409': error('Idempotency-Key reused with another body'),
-            '415': error('Not application/json'),
+            ...v1Errors(submitErrors),
             '429': {
               ...error("Batch backlog full, or past the API key's rate limit"),
               headers: retryAfter,
@@ -191,10 +211,7 @@ function buildDocument(): Record<string, unknown> {
           summary: 'Status and result of a check (scope read)',
           responses: {
             '200': { description: 'The check', ...json('Check') },
-            ...errors,
-            ...notFound(''),
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(notFound('')),
           },
         },
         delete: {
@@ -202,11 +219,10 @@ function buildDocument(): Record<string, unknown> {
           summary: 'Cancel a check not yet started (scope submit)',
           responses: {
             '200': { description: 'Cancelled', ...json('Cancelled') },
-            ...errors,
-            ...notFound(''),
-            '409': error('Already started or finished'),
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors({
+              ...notFound(''),
+              '409': error('Already started or finished'),
+            }),
           },
         },
       },
@@ -218,10 +234,7 @@ function buildDocument(): Record<string, unknown> {
             'A run (the checks of one batch POST): counts by state, progress, estimated time to completion (scope read)',
           responses: {
             '200': { description: 'The run', ...json('Run') },
-            ...errors,
-            ...runNotFound,
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(runNotFound),
           },
         },
         delete: {
@@ -233,10 +246,7 @@ function buildDocument(): Record<string, unknown> {
               description: 'The run after cancellation; `cancelledNow` checks were removed',
               ...json('RunCancelled'),
             },
-            ...errors,
-            ...runNotFound,
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(runNotFound),
           },
         },
       },
@@ -288,10 +298,7 @@ function buildDocument(): Record<string, unknown> {
                 'text/csv': { schema: { type: 'string' } },
               },
             },
-            ...errors,
-            ...runNotFound,
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(runNotFound),
           },
         },
       },
@@ -307,14 +314,13 @@ function buildDocument(): Record<string, unknown> {
                 'Registered; `secret` (shown only now) verifies the Standard Webhooks signature',
               ...json('CreatedWebhookEndpoint'),
             },
-            ...errors,
-            '400': error(
-              'Invalid endpoint; in production also a plain-http URL or one naming a private, loopback or link-local address',
-            ),
-            '409': error('The API key has the most endpoints it may have'),
-            '415': error('Not application/json'),
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors({
+              '400': error(
+                'Invalid endpoint; in production also a plain-http URL or one naming a private, loopback or link-local address',
+              ),
+              '409': error('The API key has the most endpoints it may have'),
+              '415': error('Not application/json'),
+            }),
           },
         },
         get: {
@@ -322,9 +328,7 @@ function buildDocument(): Record<string, unknown> {
           summary: "The API key's webhook endpoints (scope read)",
           responses: {
             '200': { description: 'Endpoints', ...json('WebhookEndpoints') },
-            ...errors,
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(),
           },
         },
       },
@@ -335,10 +339,7 @@ function buildDocument(): Record<string, unknown> {
           summary: 'One webhook endpoint (scope read)',
           responses: {
             '200': { description: 'The endpoint', ...json('WebhookEndpoint') },
-            ...errors,
-            ...notFound(', or an endpoint of another API key'),
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(endpointNotFound),
           },
         },
         delete: {
@@ -346,10 +347,7 @@ function buildDocument(): Record<string, unknown> {
           summary: 'Remove a webhook endpoint; its pending deliveries are dropped (scope submit)',
           responses: {
             '200': { description: 'Removed', ...json('WebhookEndpoint') },
-            ...errors,
-            ...notFound(', or an endpoint of another API key'),
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(endpointNotFound),
           },
         },
       },
@@ -361,10 +359,7 @@ function buildDocument(): Record<string, unknown> {
             "An endpoint's latest deliveries: state, attempts, last attempt's status or error (scope read)",
           responses: {
             '200': { description: 'Deliveries, newest first', ...json('WebhookDeliveries') },
-            ...errors,
-            ...notFound(', or an endpoint of another API key'),
-            ...rateLimited,
-            ...storeUnavailable,
+            ...v1Errors(endpointNotFound),
           },
         },
       },

@@ -280,245 +280,130 @@ export interface components {
        * @enum {string}
        */
       priority?: 'realtime' | 'batch';
-      request:
-        | ({
-            tradingPartnerServiceId: string;
-            controlNumber?: string;
-            submitterTransactionIdentifier?: string;
-            provider: {
-              organizationName?: string;
-              firstName?: string;
-              lastName?: string;
-              npi: string;
-            } & {
-              [key: string]: unknown;
-            };
-            subscriber: {
-              memberId?: string;
-              firstName?: string;
-              lastName?: string;
-              middleName?: string;
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'M' | 'F' | 'U';
-            } & {
-              [key: string]: unknown;
-            };
-            dependents?: ({
-              memberId?: string;
-              firstName?: string;
-              lastName?: string;
-              middleName?: string;
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'M' | 'F' | 'U';
-            } & {
-              [key: string]: unknown;
-            })[];
-            encounter?: {
-              serviceTypeCodes?: string[];
-              beginningDateOfService?: string;
-              endDateOfService?: string;
-            } & {
-              [key: string]: unknown;
-            };
-          } & {
-            [key: string]: unknown;
-          })
-        | ({
-            payerId: string;
-            payerName?: string;
-            provider: {
-              name: {
-                person?: {
-                  firstName?: string;
-                  lastName?: string;
-                  middleName?: string;
-                  suffix?: string;
-                };
-                organization?: string;
-              };
-              npi: string;
-            } & {
-              [key: string]: unknown;
-            };
-            subscriber: {
-              name?: {
-                person?: {
-                  firstName?: string;
-                  lastName?: string;
-                  middleName?: string;
-                  suffix?: string;
-                };
-                organization?: string;
-              };
-              memberId?: string;
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'MALE' | 'FEMALE';
-            } & {
-              [key: string]: unknown;
-            };
-            dependent?: {
-              name: {
-                person: {
-                  firstName?: string;
-                  lastName?: string;
-                  middleName?: string;
-                  suffix?: string;
-                };
-              };
-              /** @enum {string} */
-              relationToSubscriber?: 'SPOUSE' | 'CHILD' | 'OTHER_ADULT';
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'MALE' | 'FEMALE';
-            } & {
-              [key: string]: unknown;
-            };
-            encounter?: {
-              services?: {
-                value: string;
-                /** @enum {string} */
-                system: 'STC' | 'CPT' | 'HCPCS' | 'CDT' | 'NDC' | 'ICD-10-PCS';
-              }[];
-              dates?: {
-                service: {
-                  start?: string;
-                  end?: string;
-                };
-              };
-            } & {
-              [key: string]: unknown;
-            };
-            externalPatientId?: string;
-            eligibilitySearchId?: string;
-          } & {
-            [key: string]: unknown;
-          });
+      request: components['schemas']['CheckRequest'];
     };
     SubmitBatch: {
-      items: (
-        | ({
-            tradingPartnerServiceId: string;
-            controlNumber?: string;
-            submitterTransactionIdentifier?: string;
-            provider: {
-              organizationName?: string;
-              firstName?: string;
-              lastName?: string;
-              npi: string;
-            } & {
-              [key: string]: unknown;
-            };
-            subscriber: {
-              memberId?: string;
-              firstName?: string;
-              lastName?: string;
-              middleName?: string;
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'M' | 'F' | 'U';
-            } & {
-              [key: string]: unknown;
-            };
-            dependents?: ({
-              memberId?: string;
-              firstName?: string;
-              lastName?: string;
-              middleName?: string;
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'M' | 'F' | 'U';
-            } & {
-              [key: string]: unknown;
-            })[];
-            encounter?: {
-              serviceTypeCodes?: string[];
-              beginningDateOfService?: string;
-              endDateOfService?: string;
-            } & {
-              [key: string]: unknown;
-            };
-          } & {
-            [key: string]: unknown;
-          })
-        | ({
-            payerId: string;
-            payerName?: string;
-            provider: {
-              name: {
-                person?: {
-                  firstName?: string;
-                  lastName?: string;
-                  middleName?: string;
-                  suffix?: string;
-                };
-                organization?: string;
-              };
-              npi: string;
-            } & {
-              [key: string]: unknown;
-            };
-            subscriber: {
-              name?: {
-                person?: {
-                  firstName?: string;
-                  lastName?: string;
-                  middleName?: string;
-                  suffix?: string;
-                };
-                organization?: string;
-              };
-              memberId?: string;
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'MALE' | 'FEMALE';
-            } & {
-              [key: string]: unknown;
-            };
-            dependent?: {
-              name: {
-                person: {
-                  firstName?: string;
-                  lastName?: string;
-                  middleName?: string;
-                  suffix?: string;
-                };
-              };
-              /** @enum {string} */
-              relationToSubscriber?: 'SPOUSE' | 'CHILD' | 'OTHER_ADULT';
-              dateOfBirth?: string;
-              /** @enum {string} */
-              gender?: 'MALE' | 'FEMALE';
-            } & {
-              [key: string]: unknown;
-            };
-            encounter?: {
-              services?: {
-                value: string;
-                /** @enum {string} */
-                system: 'STC' | 'CPT' | 'HCPCS' | 'CDT' | 'NDC' | 'ICD-10-PCS';
-              }[];
-              dates?: {
-                service: {
-                  start?: string;
-                  end?: string;
-                };
-              };
-            } & {
-              [key: string]: unknown;
-            };
-            externalPatientId?: string;
-            eligibilitySearchId?: string;
-          } & {
-            [key: string]: unknown;
-          })
-      )[];
+      items: components['schemas']['CheckRequest'][];
       /** @enum {string} */
       route?: 'realtime' | 'stedi-batch';
       maxRetryHours?: number;
     };
+    CheckRequest:
+      | ({
+          tradingPartnerServiceId: string;
+          controlNumber?: string;
+          submitterTransactionIdentifier?: string;
+          provider: {
+            organizationName?: string;
+            firstName?: string;
+            lastName?: string;
+            npi: string;
+          } & {
+            [key: string]: unknown;
+          };
+          subscriber: {
+            memberId?: string;
+            firstName?: string;
+            lastName?: string;
+            middleName?: string;
+            dateOfBirth?: string;
+            /** @enum {string} */
+            gender?: 'M' | 'F' | 'U';
+          } & {
+            [key: string]: unknown;
+          };
+          dependents?: ({
+            memberId?: string;
+            firstName?: string;
+            lastName?: string;
+            middleName?: string;
+            dateOfBirth?: string;
+            /** @enum {string} */
+            gender?: 'M' | 'F' | 'U';
+          } & {
+            [key: string]: unknown;
+          })[];
+          encounter?: {
+            serviceTypeCodes?: string[];
+            beginningDateOfService?: string;
+            endDateOfService?: string;
+          } & {
+            [key: string]: unknown;
+          };
+        } & {
+          [key: string]: unknown;
+        })
+      | ({
+          payerId: string;
+          payerName?: string;
+          provider: {
+            name: {
+              person?: {
+                firstName?: string;
+                lastName?: string;
+                middleName?: string;
+                suffix?: string;
+              };
+              organization?: string;
+            };
+            npi: string;
+          } & {
+            [key: string]: unknown;
+          };
+          subscriber: {
+            name?: {
+              person?: {
+                firstName?: string;
+                lastName?: string;
+                middleName?: string;
+                suffix?: string;
+              };
+              organization?: string;
+            };
+            memberId?: string;
+            dateOfBirth?: string;
+            /** @enum {string} */
+            gender?: 'MALE' | 'FEMALE';
+          } & {
+            [key: string]: unknown;
+          };
+          dependent?: {
+            name: {
+              person: {
+                firstName?: string;
+                lastName?: string;
+                middleName?: string;
+                suffix?: string;
+              };
+            };
+            /** @enum {string} */
+            relationToSubscriber?: 'SPOUSE' | 'CHILD' | 'OTHER_ADULT';
+            dateOfBirth?: string;
+            /** @enum {string} */
+            gender?: 'MALE' | 'FEMALE';
+          } & {
+            [key: string]: unknown;
+          };
+          encounter?: {
+            services?: {
+              value: string;
+              /** @enum {string} */
+              system: 'STC' | 'CPT' | 'HCPCS' | 'CDT' | 'NDC' | 'ICD-10-PCS';
+            }[];
+            dates?: {
+              service: {
+                start?: string;
+                end?: string;
+              };
+            };
+          } & {
+            [key: string]: unknown;
+          };
+          externalPatientId?: string;
+          eligibilitySearchId?: string;
+        } & {
+          [key: string]: unknown;
+        });
     Check: {
       id: string;
       /** @enum {string} */
@@ -602,26 +487,7 @@ export interface components {
       };
     };
     Limits: {
-      overrides: {
-        payers?: {
-          defaultCap?: number | string;
-          caps?: {
-            [key: string]: number | string;
-          };
-          npiCap?: number;
-        };
-        tenants?: {
-          [key: string]: {
-            weight?: number;
-            maxConcurrency?: number;
-          };
-        };
-        lending?: {
-          floor?: number;
-          waitTargetMs?: number;
-          waitPercentile?: number;
-        };
-      };
+      overrides: components['schemas']['LimitOverrides'];
       updatedAt: string | null;
       updatedBy: string | null;
       effective: {
@@ -822,17 +688,7 @@ export interface components {
       secret: string;
     };
     WebhookEndpoints: {
-      endpoints: {
-        id: string;
-        url: string;
-        events: ('check.completed' | 'check.failed' | 'run.completed')[];
-        includeAnswer: boolean;
-        createdAt: string;
-        links: {
-          self: string;
-          deliveries: string;
-        };
-      }[];
+      endpoints: components['schemas']['WebhookEndpoint'][];
     };
     WebhookDeliveries: {
       deliveries: {
