@@ -31,7 +31,6 @@ import {
   enqueueRouted,
   routedIssues,
   routeOf,
-  defaultRouteSettings,
   type StediBatchRouteSettings,
 } from './routed-submission.js';
 
@@ -51,8 +50,8 @@ export interface CheckSubmitterDeps {
   readonly maxWaitSeconds: number;
   /** Stedi's real-time endpoint the workers call: requests it cannot take are refused here. */
   readonly endpoint: EligibilityEndpoint;
-  /** The batch route to Stedi's Batch Eligibility API (default: only on request, defaults). */
-  readonly stediBatch?: StediBatchRouteSettings;
+  /** The batch route to Stedi's Batch Eligibility API (STEDI_BATCH_*). */
+  readonly stediBatch: StediBatchRouteSettings;
 }
 
 /** One POST /v1/eligibility, already authenticated and parsed from JSON. */
@@ -82,10 +81,7 @@ export interface SubmitBatch {
 export class CheckSubmitter {
   private readonly backlog: BatchBacklog;
 
-  private readonly routeSettings: StediBatchRouteSettings;
-
   constructor(private readonly deps: CheckSubmitterDeps) {
-    this.routeSettings = deps.stediBatch ?? defaultRouteSettings;
     this.backlog = new BatchBacklog(deps.queues.queues.batch);
   }
 
@@ -154,7 +150,7 @@ export class CheckSubmitter {
           { path: 'items', message: `must hold at most ${max} requests (got ${items.length})` },
         ],
       });
-    const route = routeOf(asked, items.length, this.routeSettings);
+    const route = routeOf(asked, items.length, this.deps.stediBatch);
     if (route === 'stedi-batch') {
       const unfit = routedIssues(items);
       if (unfit.length > 0) return errorReply(400, refusedAs, { issues: unfit });
@@ -198,18 +194,14 @@ export class CheckSubmitter {
     const { priority, request } = body;
     const refused = await this.admit(priority, 1);
     if (refused) return refused;
-    let checkId = newCheckId(priority);
-    if (idemKey !== undefined) {
-      const r = await deps.idempotency.reserve(key.name, idemKey, body, checkId);
-      if (r.kind === 'conflict')
-        return errorReply(409, 'Idempotency-Key was already used with a different body');
-      if (r.kind === 'existing') {
-        checkId = r.id;
-        const job = await deps.queues.get(checkId);
-        if (job) return { job, checkId, added: false };
-        // Reserved by a request whose enqueue failed or timed out (and may still land): enqueue
-        // under the same id, which BullMQ adds at most once.
-      }
+    const fresh = newCheckId(priority);
+    const checkId = await this.reserveId(key, idemKey, body, fresh);
+    if (typeof checkId !== 'string') return checkId;
+    if (checkId !== fresh) {
+      const job = await deps.queues.get(checkId);
+      if (job) return { job, checkId, added: false };
+      // Reserved by a request whose enqueue failed or timed out (and may still land): enqueue
+      // under the same id, which BullMQ adds at most once.
     }
     const job = await deps.queues.add(priority, request, {
       jobId: checkId,
@@ -228,20 +220,14 @@ export class CheckSubmitter {
   ): Promise<Reply> {
     const refused = await this.admit('batch', items.length);
     if (refused) return refused;
-    let batchId = newCheckId('batch');
-    if (idemKey !== undefined) {
-      // Its own namespace: a single check's body never matches a batch's.
-      const r = await this.deps.idempotency.reserve(key.name, idemKey, { batch: items }, batchId);
-      if (r.kind === 'conflict')
-        return errorReply(409, 'Idempotency-Key was already used with a different body');
-      if (r.kind === 'existing') batchId = r.id;
-    }
+    // Its own namespace: a single check's body never matches a batch's.
+    const batchId = await this.reserveId(key, idemKey, { batch: items }, newCheckId('batch'));
+    if (typeof batchId !== 'string') return batchId;
     const ids = batchCheckIds(batchId, items.length);
     // The run exists before its checks, so none can finish unseen by it. A retry of a run that
     // was cancelled meanwhile must not bring its removed checks back.
-    await this.deps.runs.create(batchId, key.name, items.length);
-    const run = await this.deps.runs.get(batchId);
-    if (!run?.cancelledAt) {
+    const { cancelled } = await this.deps.runs.create(batchId, key.name, items.length);
+    if (!cancelled) {
       const jobs = await this.deps.queues.addBulk('batch', items, key.name, ids, cacheMaxAge);
       this.backlog.added(jobs.length);
     }
@@ -270,20 +256,32 @@ export class CheckSubmitter {
   ): Promise<Reply> {
     const refused = await this.admit('realtime', items.length);
     if (refused) return refused;
-    let runId: string = randomUUID();
-    if (idemKey !== undefined) {
-      const body = { batch: items, route: 'stedi-batch', maxRetryHours };
-      const r = await this.deps.idempotency.reserve(key.name, idemKey, body, runId);
-      if (r.kind === 'conflict')
-        return errorReply(409, 'Idempotency-Key was already used with a different body');
-      if (r.kind === 'existing') runId = r.id;
-    }
+    const body = { batch: items, route: 'stedi-batch', maxRetryHours };
+    const runId = await this.reserveId(key, idemKey, body, randomUUID());
+    if (typeof runId !== 'string') return runId;
     return enqueueRouted(
       this.deps.queues,
       items,
       { submittedBy: key.name, maxRetryHours, runId },
-      this.routeSettings,
+      this.deps.stediBatch,
     );
+  }
+
+  /**
+   * The id a submission enqueues under: `fresh`, unless an earlier request with the same
+   * Idempotency-Key and body reserved another; the 409 when the key came with another body.
+   */
+  private async reserveId(
+    key: ApiKey,
+    idemKey: string | undefined,
+    body: unknown,
+    fresh: string,
+  ): Promise<string | Reply> {
+    if (idemKey === undefined) return fresh;
+    const r = await this.deps.idempotency.reserve(key.name, idemKey, body, fresh);
+    if (r.kind === 'conflict')
+      return errorReply(409, 'Idempotency-Key was already used with a different body');
+    return r.kind === 'existing' ? r.id : fresh;
   }
 
   /** Runs a submission's Redis work by its deadline; 503 if Redis does not answer by then. */

@@ -14,11 +14,11 @@ import type { Logger } from '../shared/logger.js';
 import type { ApiKey } from './auth/api-keys.js';
 import { authorize, isApiKey } from './auth/require-scope.js';
 import type { CheckSubmitter } from './check-submitter.js';
-import { isJsonRequest } from './json-content-type.js';
+import { isJsonRequest, notJsonReply } from './json-content-type.js';
 import type { ProducerMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { RedisUnavailableError } from './redis-unavailable-error.js';
-import { errorReply, failureReply, writeReply, type Reply } from './reply.js';
+import { failureReply, writeReply, type Reply } from './reply.js';
 import { recordRequest } from './request-metrics.js';
 
 /** The path the lane answers. */
@@ -81,7 +81,7 @@ export function fastSubmitLane(deps: FastSubmitDeps) {
     if (!isApiKey(key)) return key;
     const refused = await deps.limiter.refusal(key, deadline);
     if (refused) return refused;
-    if (!isJsonRequest(req)) return errorReply(415, 'Content-Type must be application/json');
+    if (!isJsonRequest(req)) return notJsonReply;
     const idempotencyKey = req.headers['idempotency-key'];
     return deps.submitter.submitOne({
       key,

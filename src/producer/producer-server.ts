@@ -29,6 +29,7 @@ import { createProducerMetrics } from './metrics.js';
 import { OnDemandQueueEvents } from './on-demand-queue-events.js';
 import { readStatus } from './status/status-view.js';
 import { RedisHealth } from './redis-health.js';
+import { routeSettings } from './routed-submission.js';
 
 /** Development defaults, refused in production. */
 export const devCredentials = {
@@ -146,14 +147,7 @@ export async function startProducer(
     },
     webhooks: { policy: webhookUrlPolicy(config), delivery: deliverySettings(config) },
     stediEndpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
-    stediBatch: {
-      minItems: config.STEDI_BATCH_ROUTE_MIN_ITEMS,
-      chunkSize: config.STEDI_BATCH_CHUNK_SIZE,
-      maxRetryHours: config.STEDI_BATCH_MAX_RETRY_HOURS,
-      giveUpMarginMs: config.STEDI_BATCH_GRACE_MS,
-      keepCompletedSeconds: config.RESULT_RETENTION_SECONDS,
-      keepFailedSeconds: config.FAILED_RETENTION_SECONDS,
-    },
+    stediBatch: routeSettings(config),
   });
   const server = createServer(app).listen(config.PORT);
   await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,7 @@
  * the v3 shape, so they are checked against v3 whatever endpoint the workers call.
  */
 import type { CheckQueues } from '../shared/check-queues.js';
+import type { Config } from '../shared/config.js';
 import type { CheckRequest } from '../shared/schemas/check-request.js';
 import { checkPath } from './check-view.js';
 import type { Reply } from './reply.js';
@@ -20,15 +21,17 @@ export interface StediBatchRouteSettings {
   readonly keepFailedSeconds: number;
 }
 
-/** The route's settings when none are given: only submissions that ask are routed. */
-export const defaultRouteSettings: StediBatchRouteSettings = {
-  minItems: 0,
-  chunkSize: 1_000,
-  maxRetryHours: 8,
-  giveUpMarginMs: 2 * 3_600_000,
-  keepCompletedSeconds: 86_400,
-  keepFailedSeconds: 7 * 86_400,
-};
+/** The route's settings from the configuration. */
+export function routeSettings(config: Config): StediBatchRouteSettings {
+  return {
+    minItems: config.STEDI_BATCH_ROUTE_MIN_ITEMS,
+    chunkSize: config.STEDI_BATCH_CHUNK_SIZE,
+    maxRetryHours: config.STEDI_BATCH_MAX_RETRY_HOURS,
+    giveUpMarginMs: config.STEDI_BATCH_GRACE_MS,
+    keepCompletedSeconds: config.RESULT_RETENTION_SECONDS,
+    keepFailedSeconds: config.FAILED_RETENTION_SECONDS,
+  };
+}
 
 /** The route a submission takes. */
 export type SubmissionRoute = 'realtime' | 'stedi-batch';

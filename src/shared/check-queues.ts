@@ -26,6 +26,14 @@ export function batchCheckIds(batchId: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${batchId}-${i}`);
 }
 
+// A batch check's id: the batch's (`bt_` and a UUID), a dash, its index.
+const batchCheckId = /^(bt_[0-9a-f-]{36})-\d+$/;
+
+/** The batch (run) id of a check of a batch POST; undefined for a check submitted alone. */
+export function runIdOfCheck(checkId: string): string | undefined {
+  return batchCheckId.exec(checkId)?.[1];
+}
+
 /** A job of either queue. */
 export type CheckJob = Job<CheckJobData, CheckJobResult>;
 

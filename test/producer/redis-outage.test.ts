@@ -18,6 +18,7 @@ import { CheckSubmitter } from '../../src/producer/check-submitter.js';
 import { IdempotencyStore, type Reservation } from '../../src/producer/idempotency.js';
 import { ModeStore } from '../../src/producer/operating-mode.js';
 import { RedisHealth } from '../../src/producer/redis-health.js';
+import { routeSettings } from '../../src/producer/routed-submission.js';
 import { checkRequest } from '../support/fixtures.js';
 import { freezableRedis, type FreezableRedis } from '../support/freezable-redis.js';
 import { uniqueName } from '../support/names.js';
@@ -188,6 +189,7 @@ describe('Idempotency-Key across an enqueue that timed out', () => {
       batchMaxItems: 10,
       maxWaitSeconds: 0,
       endpoint: config.STEDI_ELIGIBILITY_ENDPOINT,
+      stediBatch: routeSettings(config),
     });
     // BullMQ connects its queues on first use: not inside a test's deadline.
     await queues.queues.realtime.getJobCounts();

@@ -15,6 +15,20 @@ export function authenticatedKey(res: Response): ApiKey {
   return key;
 }
 
+/**
+ * `resource` when the request's API key owns it; otherwise the 404 `notFound` is sent. Another
+ * key's resource is answered as an unknown id, so ids reveal nothing to other tenants.
+ */
+export function ownedOr404<T extends { readonly owner: string }>(
+  res: Response,
+  resource: T | undefined,
+  notFound: string,
+): T | undefined {
+  if (resource?.owner === authenticatedKey(res).name) return resource;
+  sendReply(res, errorReply(404, notFound));
+  return undefined;
+}
+
 /** The key an `Authorization: Bearer` header names if it has `scope`; else the 401 or 403 answer. */
 export function authorize(
   keys: readonly ApiKey[],

@@ -1,12 +1,12 @@
 /** /v1/eligibility: submit checks (one or a batch), read their status and result, cancel them. */
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { CheckQueues } from '../../shared/check-queues.js';
 import { isRoutedCheck } from '../../shared/stedi-batch/routed-jobs.js';
 import type { ApiKey } from '../auth/api-keys.js';
 import { authenticatedKey, requireScope } from '../auth/require-scope.js';
 import { apiStatus, checkView } from '../check-view.js';
 import type { CheckSubmitter } from '../check-submitter.js';
-import { isJsonRequest } from '../json-content-type.js';
+import { requireJson } from '../json-content-type.js';
 import { deadlineOf, type RateLimiter } from '../rate-limiter.js';
 import { sendReply } from '../reply.js';
 
@@ -107,10 +107,4 @@ export function eligibilityRoutes(deps: EligibilityRouteDeps): Router {
 function deadline(res: Response): { deadline?: number } {
   const d = deadlineOf(res);
   return d === undefined ? {} : { deadline: d };
-}
-
-function requireJson(req: Request, res: Response): boolean {
-  if (isJsonRequest(req)) return true;
-  res.status(415).json({ error: 'Content-Type must be application/json' });
-  return false;
 }

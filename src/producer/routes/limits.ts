@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Router } from 'express';
 import type { ApiKey } from '../auth/api-keys.js';
 import { authenticatedKey, requireScope } from '../auth/require-scope.js';
-import { isJsonRequest } from '../json-content-type.js';
+import { requireJson } from '../json-content-type.js';
 import type { LimitsView } from '../limits-schemas.js';
 import { toIssues, type Issue } from '../validation.js';
 import type { Logger } from '../../shared/logger.js';
@@ -45,10 +45,7 @@ export function limitsRoutes(deps: LimitsDeps): Router {
   });
 
   router.put('/admin/limits', requireScope(deps.keys, 'admin'), async (req, res) => {
-    if (!isJsonRequest(req)) {
-      res.status(415).json({ error: 'Content-Type must be application/json' });
-      return;
-    }
+    if (!requireJson(req, res)) return;
     const checked = checkOverrides(req.body, deps.currentLimits().realtimeReserved);
     if (!checked.ok) {
       res.status(400).json({ error: 'invalid limits', issues: checked.issues });

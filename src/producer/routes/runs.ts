@@ -7,7 +7,7 @@ import { Router, type Request, type Response } from 'express';
 import type { CheckQueues } from '../../shared/check-queues.js';
 import type { RunRecord, RunStore } from '../../shared/runs/run-store.js';
 import type { ApiKey } from '../auth/api-keys.js';
-import { authenticatedKey, requireScope } from '../auth/require-scope.js';
+import { ownedOr404, requireScope } from '../auth/require-scope.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import { sendReply, errorReply } from '../reply.js';
 import { resultRows, toCsv, toJsonLines } from '../runs/run-results.js';
@@ -35,10 +35,7 @@ export function runRoutes(deps: RunRouteDeps): Router {
   /** The caller's run, or the 404 sent. */
   async function ownRun(req: Request, res: Response): Promise<RunRecord | undefined> {
     const id = String(req.params.id);
-    const run = await deps.runs.get(id);
-    if (run && run.owner === authenticatedKey(res).name) return run;
-    sendReply(res, errorReply(404, `no run with id ${id}`));
-    return undefined;
+    return ownedOr404(res, await deps.runs.get(id), `no run with id ${id}`);
   }
 
   router.get('/:id', ...read, async (req, res) => {

@@ -12,8 +12,8 @@ import type {
 import { newWebhookSecret } from '../../shared/webhooks/signature.js';
 import { webhookUrlProblem, type WebhookUrlPolicy } from '../../shared/webhooks/url-policy.js';
 import type { ApiKey } from '../auth/api-keys.js';
-import { authenticatedKey, requireScope } from '../auth/require-scope.js';
-import { isJsonRequest } from '../json-content-type.js';
+import { authenticatedKey, ownedOr404, requireScope } from '../auth/require-scope.js';
+import { requireJson } from '../json-content-type.js';
 import type { RateLimiter } from '../rate-limiter.js';
 import { errorReply, sendReply } from '../reply.js';
 import { toIssues } from '../validation.js';
@@ -51,17 +51,11 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
 
   async function ownEndpoint(req: Request, res: Response): Promise<WebhookEndpoint | undefined> {
     const id = String(req.params.id);
-    const endpoint = await deps.endpoints.get(id);
-    if (endpoint && endpoint.owner === authenticatedKey(res).name) return endpoint;
-    sendReply(res, errorReply(404, `no webhook endpoint with id ${id}`));
-    return undefined;
+    return ownedOr404(res, await deps.endpoints.get(id), `no webhook endpoint with id ${id}`);
   }
 
   router.post('/', ...submit, async (req, res) => {
-    if (!isJsonRequest(req)) {
-      sendReply(res, errorReply(415, 'Content-Type must be application/json'));
-      return;
-    }
+    if (!requireJson(req, res)) return;
     const parsed = createEndpointSchema.safeParse(req.body);
     if (!parsed.success) {
       sendReply(

@@ -111,13 +111,14 @@ return redis.call('ZCARD', KEYS[2])
 );
 
 // KEYS: run hash. ARGV: owner, size, createdAt, ttl ms. Creates the record once (a retried POST
-// with the same Idempotency-Key finds it); returns 1 when created.
+// with the same Idempotency-Key finds it); returns 1 when the run was cancelled.
 const createScript = new RedisScript(
   `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'size', ARGV[2], 'createdAt', ARGV[3], 'seq', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'size', ARGV[2], 'createdAt', ARGV[3], 'seq', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+return redis.call('HEXISTS', KEYS[1], 'cancelledAt')
 `,
   1,
 );
@@ -154,9 +155,22 @@ export class RunStore {
     private readonly retentionMs: number,
   ) {}
 
-  /** Records a new run before its checks are enqueued; a no-op when it exists. */
-  async create(id: string, owner: string, size: number, now = Date.now()): Promise<void> {
-    await createScript.run(this.redis, [this.key(id)], [owner, size, now, this.retentionMs]);
+  /**
+   * Records a new run before its checks are enqueued (a no-op when it exists), and says whether
+   * it was cancelled: a retried POST must not enqueue a cancelled run's checks again.
+   */
+  async create(
+    id: string,
+    owner: string,
+    size: number,
+    now = Date.now(),
+  ): Promise<{ cancelled: boolean }> {
+    const r = await createScript.run(
+      this.redis,
+      [this.key(id)],
+      [owner, size, now, this.retentionMs],
+    );
+    return { cancelled: Number(r) === 1 };
   }
 
   /** The run's record, if it exists. */

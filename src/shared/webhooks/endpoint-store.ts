@@ -63,10 +63,12 @@ export class WebhookEndpointStore {
     return parse(id, await this.redis.hgetall(this.key(id)));
   }
 
-  /** The endpoint's signing secret. */
-  async secret(id: string): Promise<string | undefined> {
-    const raw = await this.redis.hget(this.key(id), 'secret');
-    return raw ? (this.cipher.open(JSON.parse(raw) as Sealed) as string) : undefined;
+  /** One endpoint with its signing secret, if it exists. */
+  async withSecret(id: string): Promise<{ endpoint: WebhookEndpoint; secret: string } | undefined> {
+    const h = await this.redis.hgetall(this.key(id));
+    const endpoint = parse(id, h);
+    if (!endpoint || !h.secret) return undefined;
+    return { endpoint, secret: this.cipher.open(JSON.parse(h.secret) as Sealed) as string };
   }
 
   /** Every endpoint of `owner`. */

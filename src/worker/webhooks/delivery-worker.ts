@@ -34,11 +34,9 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): Worker<DeliveryJo
     WEBHOOK_QUEUE,
     async (job: Job<DeliveryJobData>) => {
       const { endpointId, messageId } = job.data;
-      const [endpoint, secret] = await Promise.all([
-        deps.endpoints.get(endpointId),
-        deps.endpoints.secret(endpointId),
-      ]);
-      if (!endpoint || !secret) return { skipped: 'endpoint deleted' };
+      const found = await deps.endpoints.withSecret(endpointId);
+      if (!found) return { skipped: 'endpoint deleted' };
+      const { endpoint, secret } = found;
       const body = deps.cipher.open(job.data.body) as string;
       const at = now();
       const timestamp = Math.floor(at / 1000);

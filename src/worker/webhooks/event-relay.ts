@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CheckJobData, CheckJobResult } from '../../shared/check-job.js';
+import { runIdOfCheck } from '../../shared/check-queues.js';
 import type { ValueCipher } from '../../shared/crypto/data-cipher.js';
 import type { Logger } from '../../shared/logger.js';
 import { queueNames } from '../../shared/queues.js';
@@ -119,15 +120,22 @@ export class EventRelay {
   }
 
   private async handle(stream: string, entries: [string, string[]][]): Promise<void> {
-    for (const [id, fields] of entries) {
-      if (!fields) continue; // deleted by trimming while pending
-      const f = new Map<string, string>();
-      for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
-      const event = f.get('event');
-      const jobId = f.get('jobId');
-      if ((event === 'completed' || event === 'failed') && jobId)
-        await this.relayCheck(stream, jobId);
-      await this.deps.blocking.xack(stream, GROUP, id);
+    // BullMQ writes several events per check, most of no interest here: the events handled are
+    // acknowledged in one XACK, also when a later one fails.
+    const handled: string[] = [];
+    try {
+      for (const [id, fields] of entries) {
+        if (!fields) continue; // deleted by trimming while pending
+        const f = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i] ?? '', fields[i + 1] ?? '');
+        const event = f.get('event');
+        const jobId = f.get('jobId');
+        if ((event === 'completed' || event === 'failed') && jobId)
+          await this.relayCheck(stream, jobId);
+        handled.push(id);
+      }
+    } finally {
+      if (handled.length > 0) await this.deps.blocking.xack(stream, GROUP, ...handled);
     }
   }
 
@@ -140,7 +148,7 @@ export class EventRelay {
     if (!job || !owner) return;
     const state = await job.getState();
     if (state !== 'completed' && state !== 'failed') return;
-    const runId = /^(bt_[0-9a-f-]{36})-\d+$/.exec(checkId)?.[1];
+    const runId = runIdOfCheck(checkId);
     const endpoints = await this.deps.endpoints.list(owner);
     const type: WebhookEventType = state === 'completed' ? 'check.completed' : 'check.failed';
     const summary = job.returnvalue?.summary
