@@ -36,6 +36,7 @@ export function withLatency(
       claim: wrap('writes', store.claim.bind(store)),
       renew: wrap('writes', store.renew.bind(store)),
       release: wrap('writes', store.release.bind(store)),
+      fence: wrap('writes', store.fence.bind(store)),
       forceRelease: wrap('writes', store.forceRelease.bind(store)),
     },
   };

@@ -11,7 +11,7 @@ import type { SemaphoreStore } from '../../src/shared/semaphore/index.js';
 import { MemorySemaphoreStore } from '../../test/support/memory-semaphore-store.js';
 
 type Op = keyof SemaphoreStore;
-const ops: readonly Op[] = ['listSlots', 'claim', 'renew', 'release', 'forceRelease'];
+const ops: readonly Op[] = ['listSlots', 'claim', 'renew', 'release', 'fence', 'forceRelease'];
 
 /** Starts the server on a free port; `url` is what HttpSemaphoreStore takes. */
 export async function startStoreServer(): Promise<{ url: string; close(): Promise<void> }> {
@@ -70,6 +70,9 @@ export class HttpSemaphoreStore implements SemaphoreStore {
   }
   release(...args: Parameters<SemaphoreStore['release']>) {
     return this.call<boolean>('release', args);
+  }
+  fence(...args: Parameters<SemaphoreStore['fence']>) {
+    return this.call<undefined>('fence', args).then(() => undefined);
   }
   forceRelease(...args: Parameters<SemaphoreStore['forceRelease']>) {
     return this.call<boolean>('forceRelease', args);

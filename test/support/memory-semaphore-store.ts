@@ -13,7 +13,7 @@ import type {
 } from '../../src/shared/semaphore/types.js';
 
 /** Store operations faults can target. */
-export type StoreOp = 'listSlots' | 'claim' | 'renew' | 'release' | 'forceRelease';
+export type StoreOp = 'listSlots' | 'claim' | 'renew' | 'release' | 'fence' | 'forceRelease';
 
 /**
  * A fault for one request. `error`: fails, nothing written. `landsLate`: applied `ms` late (a
@@ -50,6 +50,7 @@ export class MemorySemaphoreStore implements SemaphoreStore {
     claim: 0,
     renew: 0,
     release: 0,
+    fence: 0,
     forceRelease: 0,
   };
   /** Called after every write that landed, with the semaphore's items (invariant checks). */
@@ -128,9 +129,18 @@ export class MemorySemaphoreStore implements SemaphoreStore {
     return this.request('release', name, () => {
       const item = this.item(name, slot);
       if (item?.owner !== undefined && item.owner !== owner) return { result: false, wrote: false };
-      if (fenceAt !== undefined) this.fences.set(`${name}#${slot}`, fenceAt);
+      if (fenceAt !== undefined && (this.fences.get(`${name}#${slot}`) ?? -Infinity) < fenceAt)
+        this.fences.set(`${name}#${slot}`, fenceAt);
       this.put(name, { slot });
       return { result: true, wrote: true };
+    });
+  }
+
+  fence(name: string, slot: number, fenceAt: number): Promise<void> {
+    return this.request('fence', name, () => {
+      const k = `${name}#${slot}`;
+      if ((this.fences.get(k) ?? -Infinity) < fenceAt) this.fences.set(k, fenceAt);
+      return { result: undefined, wrote: false };
     });
   }
 

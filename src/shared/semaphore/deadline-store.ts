@@ -46,6 +46,7 @@ export function withDeadline(store: SemaphoreStore, timeoutMs: number): Semaphor
     claim: bounded('claim', store.claim.bind(store)),
     renew: bounded('renew', store.renew.bind(store)),
     release: bounded('release', store.release.bind(store)),
+    fence: bounded('fence', store.fence.bind(store)),
     forceRelease: bounded('forceRelease', store.forceRelease.bind(store)),
   };
 }

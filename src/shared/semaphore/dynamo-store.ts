@@ -140,6 +140,18 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
     );
   }
 
+  async fence(name: string, slot: number, fenceAt: number): Promise<void> {
+    // Only ever raised: a fence refuses claims sent at or before it, never the holder's writes.
+    await this.conditional(
+      'fence',
+      name,
+      slot,
+      'SET fence = :fence',
+      'attribute_not_exists(fence) OR fence < :fence',
+      { ':fence': num(fenceAt) },
+    );
+  }
+
   async forceRelease(name: string, slot: number, cutoffs: ReclaimCutoffs | null): Promise<boolean> {
     if (cutoffs === null) {
       return this.conditional(
@@ -180,7 +192,9 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
           Key: key(name, slot),
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeNames: attributeNames,
+          ...(Object.keys(attributeNames).length
+            ? { ExpressionAttributeNames: attributeNames }
+            : {}),
           ...(values ? { ExpressionAttributeValues: values } : {}),
         }),
         this.sendOptions(),

@@ -193,14 +193,19 @@ export class GrantLoop {
     const share = demand.fairShare();
     let idle = this.idleInView();
     for (const waiter of host.waiters.ordered()) {
-      // A bounded number of claims in flight: a process with many waiters (starting, or after a
-      // store hiccup) would otherwise send them all at once to one DynamoDB partition, where
-      // they collide with every other process's; the rest follow as these land.
-      if (this.claiming.size >= host.maxClaimsInFlight) break;
       if (waiter.claiming || waiter.settled || !isEligible(waiter)) continue;
       if (waiter.pool === 'batch') {
         // Fair share across processes; lending: batch leaves `headroom` idle slots for realtime.
-        if (yielding || taken.size >= share || idle - 1 < demand.headroom) {
+        // And a bounded number of batch claims in flight: a process with many waiters (starting,
+        // or after a store hiccup) would otherwise send them all at once to one DynamoDB
+        // partition, where they collide with every other process's; the rest follow as these
+        // land. Realtime is never held behind them.
+        if (
+          yielding ||
+          taken.size >= share ||
+          idle - 1 < demand.headroom ||
+          this.claiming.size >= host.maxClaimsInFlight
+        ) {
           batchUnserved = true;
           continue;
         }

@@ -189,13 +189,17 @@ export class LeaseKeeper {
     // The release fences the claim: should the claim land after it, it is refused, rather than
     // taking the slot for an owner nobody tracks until cover + bound.
     this.host.tasks.run(`giving back slot ${slot} after a failed claim`, async () => {
+      let freed: boolean;
       try {
-        await this.host.store.release(this.host.name, slot, owner, write.now);
-        return;
+        freed = await this.host.store.release(this.host.name, slot, owner, write.now);
       } catch {
         // The store is failing: retry below.
+        freed = await this.retryRelease(slot, owner, until, write.now);
       }
-      await this.retryRelease(slot, owner, until, write.now);
+      // Refused: another process holds the slot, and the release wrote no fence. The claim may
+      // still land once that holder is gone, so the fence is written on its own.
+      if (!freed && !this.stopping && this.host.now() < until)
+        await this.host.store.fence(this.host.name, slot, write.now);
     });
   }
 

@@ -299,7 +299,10 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
       // Said at once, not only when a round finds no slot: processes starting together then
       // know of each other before their first read answers, and none takes more than its share
       // only to give the excess back, each give-back raced for by every process below its share.
-      if (opts.pool === 'batch') this.demand.announce('batch');
+      // Only a waiter that may start: one its payer or tenant holds back wants no slot, and
+      // counting it would shrink every other process's share while slots stand idle.
+      if (opts.pool === 'batch' && (opts.admission?.mayStart() ?? true))
+        this.demand.announce('batch');
       this.loop.pump();
     });
   }
@@ -380,13 +383,17 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     return this.closing;
   }
 
+  /**
+   * Decided at once, not after the writes in flight: a holder whose call has not started must
+   * be refused from this moment (release() marks the slot given back before any await), or its
+   * markCallStart, asked meanwhile, would make the slot look in a call and keep it for nobody.
+   */
   private async giveUp(held: HeldSlot): Promise<void> {
-    await this.keeper.settledWrites(held);
     if (held.current?.callStarted) {
+      await this.keeper.settledWrites(held);
       this.keeper.keep(held);
       return;
     }
-    // A holder that has not called yet gets AcquireAbortedError from markCallStart from now on.
     held.current = undefined;
     await this.keeper.release(held);
   }

@@ -68,6 +68,11 @@ export interface SemaphoreStore {
    * must not be overtaken by the claim itself.
    */
   release(name: string, slot: number, owner: string, fenceAt?: number): Promise<boolean>;
+  /**
+   * Voids claims sent at or before `fenceAt` that land later, whoever holds the slot now (a
+   * fenced release refused because another process held the slot writes no fence).
+   */
+  fence(name: string, slot: number, fenceAt: number): Promise<void>;
   /** Frees the slot whoever holds it, if reclaimable under `cutoffs` (operator tool). */
   forceRelease(name: string, slot: number, cutoffs: ReclaimCutoffs | null): Promise<boolean>;
 }

@@ -126,6 +126,18 @@ describe.each(stores)('%s store', (_label, makeStore) => {
     expect(await claim('b', now + 1)).toBe(true);
   });
 
+  it('fences on its own, while another holds the slot, and never lowers a fence', async () => {
+    fresh();
+    await claim('holder', now);
+    await store.fence(name, 0, now + 10);
+    await store.fence(name, 0, now + 5); // lower: no effect
+    expect((await slot())?.owner).toBe('holder');
+    expect(await store.release(name, 0, 'holder')).toBe(true);
+    // The claim sent at now + 10 that lands after the holder left is refused; a later one is not.
+    expect(await claim('stale', now + 10)).toBe(false);
+    expect(await claim('b', now + 11)).toBe(true);
+  });
+
   it('force-releases a live holder only without cutoffs (the operator override)', async () => {
     fresh();
     await claim('a', now, { callStartedAt: now });

@@ -1,0 +1,75 @@
+/** Review: the renumbered ARGV of the token take, each position driven to change the outcome. */
+import { afterAll, beforeAll, expect, it, inject } from 'vitest';
+import { Redis } from 'ioredis';
+import { holdTokens, type HoldRequest } from '../../../src/worker/scheduling/hold-tokens.js';
+import { uniqueName } from '../../support/names.js';
+
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'));
+});
+afterAll(async () => {
+  await redis.quit();
+});
+const NOW = 1_700_000_000_000;
+
+function request(p: string, over: Partial<HoldRequest> = {}): HoldRequest {
+  const sched = `${p}:sched:`;
+  return {
+    keys: {
+      payerHash: `${sched}payer:P`,
+      payer: `${sched}held:payer:P`,
+      tenant: `${sched}held:tenant:T`,
+      npi: `${sched}held:npi:P:1`,
+      active: `${sched}active`,
+      queued: `${p}:batch:prioritized`,
+    },
+    jobPrefix: `${p}:batch:`,
+    queueHead: 0,
+    schedPrefix: sched,
+    payer: 'P',
+    tenant: 'T',
+    hasNpi: false,
+    pool: 'batch',
+    token: `t-${Math.random()}`,
+    now: NOW,
+    ttlMs: 60_000,
+    initialConcurrency: 4,
+    cap: 2,
+    contended: false,
+    othersActive: false,
+    tenantMax: 0,
+    npiCap: 0,
+    ...over,
+  };
+}
+
+async function hold(p: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) expect(await holdTokens(redis, request(p))).toBe('taken');
+}
+
+it('ARGV 14 (contended) applies the cap', async () => {
+  const p = uniqueName('argv');
+  await hold(p, 2);
+  expect(await holdTokens(redis, request(p, { contended: true }))).toBe('refused');
+  expect(await holdTokens(redis, request(p))).toBe('taken'); // alone: no limit
+});
+
+it('ARGV 15-17 (queue head): another payer queued below its earned concurrency applies the cap', async () => {
+  const p = uniqueName('argv');
+  await hold(p, 2);
+  await redis.zadd(`${p}:batch:prioritized`, 1, 'job1');
+  await redis.hset(`${p}:batch:job1`, 'name', 'check:OTHER:x');
+  expect(await holdTokens(redis, request(p, { queueHead: 10 }))).toBe('refused');
+  // OTHER at its earned concurrency (4 tokens): not contention.
+  for (let i = 0; i < 4; i++)
+    await redis.zadd(`${p}:sched:held:payer:OTHER`, NOW + 60_000, `o${i}`);
+  expect(await holdTokens(redis, request(p, { queueHead: 10 }))).toBe('taken');
+});
+
+it('ARGV 18 (others active) applies earned concurrency', async () => {
+  const p = uniqueName('argv');
+  await hold(p, 4);
+  expect(await holdTokens(redis, request(p, { othersActive: true, cap: 100 }))).toBe('refused');
+  expect(await holdTokens(redis, request(p, { cap: 100 }))).toBe('taken');
+});
