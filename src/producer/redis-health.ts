@@ -9,6 +9,7 @@
  * stopped can land late; nothing submitted during the outage does.
  */
 import type { Redis } from 'ioredis';
+import { answersWithin } from '../shared/answers-within.js';
 import type { Logger } from '../shared/logger.js';
 import { isRedisUnavailable, RedisUnavailableError } from './redis-unavailable-error.js';
 
@@ -114,18 +115,9 @@ export class RedisHealth {
   }
 
   private async probe(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const answered = await Promise.race([
-      this.redis.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.options.pingTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!answered) return this.scheduleProbe();
+    if (!(await answersWithin(this.redis.ping(), this.options.pingTimeoutMs))) {
+      return this.scheduleProbe();
+    }
     const downForMs = this.now() - (this.downSince ?? this.now());
     this.downSince = undefined;
     this.options.logger?.info({ downForMs }, 'Redis answers again');

@@ -29,17 +29,13 @@
  * whatever the number of workers. A Stedi call the dead process had started keeps its semaphore
  * slot until call start + Stedi's bound, so a check re-run at once never exceeds the allocation.
  */
+import { QueueKeys } from 'bullmq';
 import type { Redis } from 'ioredis';
 
-/** The keys and stalled check of one BullMQ queue, as the recovery needs them. */
+/** One BullMQ queue whose checks the recovery gives back. */
 export interface RecoverableQueue {
-  /** BullMQ's active list, stalled set and stalled-check throttle key, and job key prefix. */
-  readonly keys: {
-    readonly active: string;
-    readonly stalled: string;
-    readonly stalledCheck: string;
-    readonly jobPrefix: string;
-  };
+  /** The queue's name (under `prefix`). */
+  readonly name: string;
   /** Runs BullMQ's stalled check now (Worker.startStalledCheckTimer). */
   checkStalledNow(): Promise<void>;
 }
@@ -121,6 +117,7 @@ if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[
 export class DeadWorkerRecovery {
   private readonly registryKey: string;
   private readonly turnKey: string;
+  private readonly queueKeys: QueueKeys;
   private readonly now: () => number;
   private connectedSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -130,6 +127,7 @@ export class DeadWorkerRecovery {
   constructor(private readonly options: DeadWorkerRecoveryOptions) {
     this.registryKey = `${options.prefix}:eq:workers`;
     this.turnKey = `${options.prefix}:eq:workers:check`;
+    this.queueKeys = new QueueKeys(options.prefix);
     this.now = options.now ?? Date.now;
   }
 
@@ -216,15 +214,15 @@ export class DeadWorkerRecovery {
   private async recover(name: string, lastSeen: number): Promise<void> {
     let checks = 0;
     for (const queue of this.options.queues) {
-      const { keys } = queue;
+      const key = (type: string) => this.queueKeys.toKey(queue.name, type);
       const n = Number(
         await this.options.redis.eval(
           releaseJobsScript,
           3,
-          keys.active,
-          keys.stalled,
-          keys.stalledCheck,
-          keys.jobPrefix,
+          key('active'),
+          key('stalled'),
+          key('stalled-check'),
+          key(''),
           name,
         ),
       );

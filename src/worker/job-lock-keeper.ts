@@ -29,7 +29,7 @@ import { RedisScript } from '../shared/clients/redis-script.js';
 import type { Logger } from '../shared/logger.js';
 
 /** The job hash field that keeps a check's answer when its run lost the check. */
-export const KEPT_ANSWER_FIELD = 'eqAnswer';
+const KEPT_ANSWER_FIELD = 'eqAnswer';
 
 // KEYS: lock, active list, stalled set. ARGV: token, job id, lock ms.
 // 1: the lock is ours (extended); 2: it had expired and nobody had the check: reclaimed;
@@ -61,7 +61,7 @@ return 1
 );
 
 /** What became of a run's hold on its check. */
-export type LockState = 'held' | 'reclaimed' | 'lost';
+type LockState = 'held' | 'reclaimed' | 'lost';
 
 /** A BullMQ processor of checks. */
 export type CheckProcessor = (
@@ -178,13 +178,16 @@ export class JobLockKeeper {
     return (await this.reclaim(queue, jobId, token)) !== 'lost';
   }
 
-  /** Reclaims the locks of every check this process runs (Redis answers again after a stall). */
+  /**
+   * Reclaims the locks of every check this process runs (Redis answers again after a stall).
+   * Never rejects: a lock that cannot be reclaimed is logged and left to BullMQ.
+   */
   async reclaimAll(): Promise<void> {
     this.noteTrouble();
     await Promise.all([...this.runs.values()].map((r) => this.reclaim(r.queue, r.jobId, r.token)));
   }
 
-  /** Reclaims the locks of `jobIds` of `queue` that this process runs (failed renewals). */
+  /** Reclaims the locks of `jobIds` of `queue` run here (failed renewals); never rejects. */
   async reclaimRenewals(queue: string, jobIds: readonly string[]): Promise<void> {
     this.noteTrouble();
     const runs = jobIds.flatMap((id) => this.runs.get(`${queue}:${id}`) ?? []);

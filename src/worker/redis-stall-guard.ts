@@ -17,6 +17,7 @@
  */
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { answersWithin } from '../shared/answers-within.js';
 
 /** Options of RedisStallGuard; durations in ms. */
 export interface RedisStallGuardOptions {
@@ -62,18 +63,7 @@ export class RedisStallGuard {
   /** Pings Redis once: whether it answered within the timeout (the state follows). */
   async probe(): Promise<boolean> {
     const sentAt = this.now();
-    let timer: NodeJS.Timeout | undefined;
-    const answered = await Promise.race([
-      this.redis.ping().then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.options.pingTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!answered) {
+    if (!(await answersWithin(this.redis.ping(), this.options.pingTimeoutMs))) {
       if (this.stalledSince === undefined) {
         this.stalledSince = sentAt;
         this.options.onStall?.();

@@ -13,7 +13,7 @@ import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { QueueKeys, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import { cipherFromConfig, type Config } from '../shared/config.js';
 import type { ValueCipher } from '../shared/crypto/data-cipher.js';
 import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
@@ -168,37 +168,7 @@ export async function startWorkerApp(
   };
   // Through a Redis stall longer than the job lock, this process keeps its checks and their
   // answers (job-lock-keeper.ts) and no stalled check takes them away (redis-stall-guard.ts).
-  const keeper = new JobLockKeeper({
-    redis: connection,
-    prefix: config.QUEUE_PREFIX,
-    lockMs: config.WORKER_LOCK_MS,
-    logger,
-    count: (what) => metrics.redisStallRecovery.inc({ what }),
-  });
-  // Locks are renewed every half of WORKER_LOCK_MS, so only a stall past a quarter of it can
-  // cost one: probes every quarter, and a PING unanswered for a quarter (at most 1 s) is a stall.
-  const quarterLock = Math.floor(config.WORKER_LOCK_MS / 4);
-  const stallGuard = new RedisStallGuard(connection, {
-    pingTimeoutMs: Math.min(1_000, quarterLock),
-    probeEveryMs: quarterLock,
-    graceMs: config.WORKER_LOCK_MS,
-    onStall: () => {
-      keeper.noteTrouble();
-      logger.warn('Redis does not answer: stalled-job checks wait until it does');
-    },
-    onStallEnded: (stalledMs) => {
-      logger.warn(
-        { stalledMs, graceMs: config.WORKER_LOCK_MS },
-        'Redis answers again: reclaiming job locks; stalled-job checks resume after the grace period',
-      );
-      keeper
-        .reclaimAll()
-        .catch((err: unknown) =>
-          logger.error({ err: (err as Error).message }, 'reclaiming job locks failed'),
-        );
-    },
-  });
-  stallGuard.start();
+  const { keeper, stallGuard } = startStallProtection(config, connection, logger, metrics);
   const answerCache =
     config.ANSWER_CACHE_MAX_AGE_SECONDS > 0
       ? new AnswerCache(
@@ -235,13 +205,10 @@ export async function startWorkerApp(
       },
     );
     guardStalledChecks(worker, stallGuard);
-    worker.on('lockRenewalFailed', (jobIds: string[]) => {
-      keeper
-        .reclaimRenewals(queueNames[priority], jobIds)
-        .catch((err: unknown) =>
-          logger.error({ err: (err as Error).message }, 'reclaiming job locks failed'),
-        );
-    });
+    worker.on(
+      'lockRenewalFailed',
+      (jobIds: string[]) => void keeper.reclaimRenewals(queueNames[priority], jobIds),
+    );
     worker.on('stalled', (jobId) =>
       logger.warn(
         { jobId, priority },
@@ -326,6 +293,43 @@ export async function startWorkerApp(
   };
 }
 
+/** The job lock keeper and the Redis stall guard that tells it of stalls. */
+function startStallProtection(
+  config: Config,
+  connection: Redis,
+  logger: Logger,
+  metrics: WorkerMetrics,
+): { keeper: JobLockKeeper; stallGuard: RedisStallGuard } {
+  const keeper = new JobLockKeeper({
+    redis: connection,
+    prefix: config.QUEUE_PREFIX,
+    lockMs: config.WORKER_LOCK_MS,
+    logger,
+    count: (what) => metrics.redisStallRecovery.inc({ what }),
+  });
+  // Locks are renewed every half of WORKER_LOCK_MS, so only a stall past a quarter of it can
+  // cost one: probes every quarter, and a PING unanswered for a quarter (at most 1 s) is a stall.
+  const quarterLock = Math.floor(config.WORKER_LOCK_MS / 4);
+  const stallGuard = new RedisStallGuard(connection, {
+    pingTimeoutMs: Math.min(1_000, quarterLock),
+    probeEveryMs: quarterLock,
+    graceMs: config.WORKER_LOCK_MS,
+    onStall: () => {
+      keeper.noteTrouble();
+      logger.warn('Redis does not answer: stalled-job checks wait until it does');
+    },
+    onStallEnded: (stalledMs) => {
+      logger.warn(
+        { stalledMs, graceMs: config.WORKER_LOCK_MS },
+        'Redis answers again: reclaiming job locks; stalled-job checks resume after the grace period',
+      );
+      void keeper.reclaimAll();
+    },
+  });
+  stallGuard.start();
+  return { keeper, stallGuard };
+}
+
 /**
  * Registers this process and starts looking for dead ones; registers again after every reconnect,
  * in case Redis lost the registry. `workers` is filled in by the caller once they exist.
@@ -337,7 +341,6 @@ async function startDeadWorkerRecovery(
   workers: Partial<Record<Priority, Worker<CheckJobData, CheckJobResult>>>,
   logger: Logger,
 ): Promise<DeadWorkerRecovery> {
-  const keys = new QueueKeys(config.QUEUE_PREFIX);
   let failures = 0;
   let loggedAt = 0;
   const recovery = new DeadWorkerRecovery({
@@ -347,12 +350,7 @@ async function startDeadWorkerRecovery(
     deadAfterMs: config.WORKER_DEAD_AFTER_MS,
     checkEveryMs: config.WORKER_LIVENESS_CHECK_MS,
     queues: (['realtime', 'batch'] as const).map((priority) => ({
-      keys: {
-        active: keys.toKey(queueNames[priority], 'active'),
-        stalled: keys.toKey(queueNames[priority], 'stalled'),
-        stalledCheck: keys.toKey(queueNames[priority], 'stalled-check'),
-        jobPrefix: keys.toKey(queueNames[priority], ''),
-      },
+      name: queueNames[priority],
       checkStalledNow: async () => workers[priority]?.startStalledCheckTimer(),
     })),
     onRecovered: (name, checks) =>

@@ -8,6 +8,7 @@ import type { CheckJob } from '../../src/shared/check-queues.js';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
 import { exited } from '../support/children.js';
 import { checkRequest } from '../support/fixtures.js';
+import { until } from '../support/until.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
 
 let env: WorkerEnv | undefined;
@@ -15,14 +16,6 @@ afterEach(async () => {
   await env?.close();
   env = undefined;
 });
-
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function holders(e: WorkerEnv): Promise<number> {
   const client = createDynamoClient({ endpoint: e.config.DYNAMODB_ENDPOINT, region: 'us-east-1' });

@@ -53,10 +53,11 @@ describe('DeadWorkerRecovery.checkOnce (real Redis)', () => {
     live = undefined;
   });
 
-  /** A queue's keys as BullMQ lays them out, and a count of stalled checks asked for. */
-  function queue(): RecoverableQueue & { checks: number } {
+  /** A queue, its keys as BullMQ lays them out, and a count of stalled checks asked for. */
+  function queue() {
     const q = `${prefix}:eligibility-realtime`;
     const out = {
+      name: 'eligibility-realtime',
       keys: {
         active: `${q}:active`,
         stalled: `${q}:stalled`,

@@ -12,6 +12,7 @@ import type { CheckJob } from '../../src/shared/check-queues.js';
 import { queueNames, type Priority } from '../../src/shared/queues.js';
 import { checkRequest } from '../support/fixtures.js';
 import { freezableRedis, type FreezableRedis } from '../support/freezable-redis.js';
+import { until } from '../support/until.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
 
 const LOCK_MS = 2_000;
@@ -26,13 +27,6 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached');
-    await sleep(10);
-  }
-}
 
 /** A worker environment on a Redis of its own, with short locks. */
 async function stallEnv(

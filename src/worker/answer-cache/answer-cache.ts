@@ -12,6 +12,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { CheckJobResult } from '../../shared/check-job.js';
+import { RedisScript } from '../../shared/clients/redis-script.js';
 import type { ValueCipher } from '../../shared/crypto/data-cipher.js';
 
 /** What is kept of a definitive answer. */
@@ -41,6 +42,30 @@ function namesDateOfService(body: Record<string, unknown>): boolean {
   return /"(beginningDateOfService|dateOfService)"|"service":\{"(start|end)"/.test(text);
 }
 
+// KEYS: lease, entry. ARGV: owner, lease ms. The lease taken or not, and the entry as it is then.
+const leadScript = new RedisScript(
+  `
+local leader = redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0
+return {leader, redis.call('GET', KEYS[2])}
+`,
+  2,
+);
+
+// KEYS: entry, lease. ARGV: entry, seconds, owner ('' when not leading). The lease ends first, so
+// a refused write (maxmemory) still lets the followers call at once.
+const putScript = new RedisScript(
+  `
+if ARGV[3] ~= '' and redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+`,
+  2,
+);
+
+const endLeadScript = new RedisScript(
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+  1,
+);
+
 /** The cache and the in-flight leases. */
 export class AnswerCache {
   constructor(
@@ -60,32 +85,51 @@ export class AnswerCache {
 
   /** A stored answer no older than `maxAgeSeconds` (and the cache's own bound). */
   async get(key: string, maxAgeSeconds = this.maxAgeSeconds): Promise<CachedAnswer | undefined> {
-    const raw = await this.redis.get(this.entryKey(key));
-    if (!raw) return undefined;
-    const entry = JSON.parse(raw) as { storedAt: number; result: CheckJobResult };
-    const bound = Math.min(maxAgeSeconds, this.maxAgeSeconds) * 1000;
-    return this.now() - entry.storedAt <= bound ? entry : undefined;
+    return this.fresh(await this.redis.get(this.entryKey(key)), maxAgeSeconds);
   }
 
-  /** Stores a definitive answer (its parts are already sealed). */
-  async put(key: string, result: CheckJobResult): Promise<void> {
+  /**
+   * Stores a definitive answer (its parts are already sealed), and ends `leadOwner`'s lease of
+   * `key` in the same round trip when given.
+   */
+  async put(key: string, result: CheckJobResult, leadOwner?: string): Promise<void> {
     const entry = { storedAt: this.now(), result };
-    await this.redis.set(this.entryKey(key), JSON.stringify(entry), 'EX', this.maxAgeSeconds);
+    await putScript.run(
+      this.redis,
+      [this.entryKey(key), this.leaseKey(key)],
+      [JSON.stringify(entry), this.maxAgeSeconds, leadOwner ?? ''],
+    );
   }
 
-  /** Takes the in-flight lease of `key` for `owner`; false when another check holds it. */
-  async lead(key: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.leaseKey(key), owner, 'PX', ttlMs, 'NX')) === 'OK';
+  /**
+   * Takes the in-flight lease of `key` for `owner` (`leader` false when another check holds it),
+   * and reads the stored answer (as `get`) in the same round trip: an identical check's answer
+   * may land while this one waits, or just before it takes the lease.
+   */
+  async lead(
+    key: string,
+    owner: string,
+    ttlMs: number,
+    maxAgeSeconds = this.maxAgeSeconds,
+  ): Promise<{ leader: boolean; stored: CachedAnswer | undefined }> {
+    const [leader, raw] = (await leadScript.run(
+      this.redis,
+      [this.leaseKey(key), this.entryKey(key)],
+      [owner, ttlMs],
+    )) as [number, string | null];
+    return { leader: leader === 1, stored: this.fresh(raw, maxAgeSeconds) };
   }
 
   /** Gives up the lease of `key` if `owner` still holds it. */
   async endLead(key: string, owner: string): Promise<void> {
-    await this.redis.eval(
-      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-      1,
-      this.leaseKey(key),
-      owner,
-    );
+    await endLeadScript.run(this.redis, [this.leaseKey(key)], [owner]);
+  }
+
+  private fresh(raw: string | null, maxAgeSeconds: number): CachedAnswer | undefined {
+    if (!raw) return undefined;
+    const entry = JSON.parse(raw) as CachedAnswer;
+    const bound = Math.min(maxAgeSeconds, this.maxAgeSeconds) * 1000;
+    return this.now() - entry.storedAt <= bound ? entry : undefined;
   }
 
   private entryKey(key: string): string {

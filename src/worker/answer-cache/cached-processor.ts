@@ -13,12 +13,8 @@ import type { Logger } from '../../shared/logger.js';
 import { checkRequestSchema } from '../../shared/schemas/check-request.js';
 import { convertRequest } from '../../shared/schemas/request-conversion.js';
 import type { EligibilityEndpoint } from '../../shared/stedi-api.js';
+import type { CheckProcessor } from '../job-lock-keeper.js';
 import type { AnswerCache } from './answer-cache.js';
-
-type Processor = (
-  job: Job<CheckJobData, CheckJobResult>,
-  token?: string,
-) => Promise<CheckJobResult>;
 
 /** Cache metrics: hits, checks that shared another's call, and the Stedi calls both saved. */
 export interface AnswerCacheMetrics {
@@ -63,7 +59,7 @@ export interface CachedProcessorDeps {
 }
 
 /** Wraps `inner` with the answer cache and coalescing. */
-export function cachedProcessor(inner: Processor, deps: CachedProcessorDeps): Processor {
+export function cachedProcessor(inner: CheckProcessor, deps: CachedProcessorDeps): CheckProcessor {
   const pollMs = deps.pollMs ?? 100;
   return async (job, token) => {
     const maxAge = job.data.cacheMaxAgeSeconds ?? deps.cache.maxAgeSeconds;
@@ -73,35 +69,36 @@ export function cachedProcessor(inner: Processor, deps: CachedProcessorDeps): Pr
     if (hit) return served(hit.result, 'hits', deps);
     const owner = job.id ?? '';
     // One call per key at a time: whoever holds the lease calls; the others wait for its answer
-    // and take the lease over if it ends without one (a parked, failed or crashed leader).
+    // and take the lease over if it ends without one (a parked, failed or crashed leader). Each
+    // look takes the lease if it is free and reads the answer in the same round trip.
     const deadline = Date.now() + deps.leadMs;
     let leader: boolean;
-    for (;;) {
-      leader = await deps.cache.lead(key, owner, deps.leadMs).catch(() => true);
+    for (let waited = false; ; waited = true) {
+      const look = await deps.cache
+        .lead(key, owner, deps.leadMs, maxAge)
+        .catch(() => ({ leader: true, stored: undefined }));
+      leader = look.leader;
+      if (look.stored) {
+        // Landed just before this check took the lease (a hit), or another check's call answered.
+        if (leader) await deps.cache.endLead(key, owner).catch(() => undefined);
+        return served(look.stored.result, leader && !waited ? 'hits' : 'coalesced', deps);
+      }
       if (leader || Date.now() >= deadline) break;
       await new Promise((r) => setTimeout(r, pollMs));
-      const shared = await deps.cache.get(key, maxAge).catch(() => undefined);
-      if (shared) return served(shared.result, 'coalesced', deps);
     }
-    if (leader) {
-      // The previous leader's answer may have landed between the look-up and the lease.
-      const landed = await deps.cache.get(key, maxAge).catch(() => undefined);
-      if (landed) {
-        await deps.cache.endLead(key, owner).catch(() => undefined);
-        return served(landed.result, 'hits', deps);
-      }
-    }
+    let result: CheckJobResult;
     try {
-      const result = await inner(job, token);
-      await deps.cache
-        .put(key, result)
-        .catch((err: unknown) =>
-          deps.logger.warn({ err: (err as Error).message }, 'answer cache write failed'),
-        );
-      return result;
-    } finally {
+      result = await inner(job, token);
+    } catch (err) {
       if (leader) await deps.cache.endLead(key, owner).catch(() => undefined);
+      throw err;
     }
+    await deps.cache
+      .put(key, result, leader ? owner : undefined)
+      .catch((err: unknown) =>
+        deps.logger.warn({ err: (err as Error).message }, 'answer cache write failed'),
+      );
+    return result;
   };
 }
 
