@@ -133,12 +133,16 @@ describe('status page in Chromium', () => {
     await expect.poll(() => page.locator('#payers tbody tr').count()).toBe(3);
 
     // Refreshes by itself: the call ages grow without a reload.
-    const age = async () =>
-      Number(
-        (
-          await page.locator('#slots tbody tr[data-state="in call"] td').nth(7).textContent()
-        )?.replace(/ s$/, '') ?? 0,
-      );
+    // In seconds; the page shows ages under a second in ms ("850 ms"), which read as NaN before.
+    const age = async () => {
+      const text = await page
+        .locator('#slots tbody tr[data-state="in call"] td')
+        .nth(7)
+        .textContent();
+      const match = /^([\d.]+) (ms|s)$/.exec(text ?? '');
+      if (!match) throw new Error(`call age not shown as a duration: ${text}`);
+      return Number(match[1]) / (match[2] === 'ms' ? 1000 : 1);
+    };
     const first = await age();
     await expect.poll(age, { timeout: 10_000 }).toBeGreaterThan(first + 1);
 
