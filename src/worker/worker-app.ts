@@ -256,12 +256,18 @@ export async function startWorkerApp(
     stop: () =>
       (stopping ??= (async () => {
         shutdown.abort(new Error('worker shutting down'));
+        // Each resource is closed even when another fails to; failures are logged, not thrown:
+        // a stop() that threw here left the semaphore's slots to their lease and Redis open.
+        const failed = (what: string) => (err: unknown) =>
+          logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`);
         // Its connections stay open until its checks are done, so nobody takes it for dead.
-        await recovery?.close();
+        await recovery?.close().catch(failed('closing dead-worker recovery'));
         const timeoutMs = config.WORKER_SHUTDOWN_TIMEOUT_MS || config.STEDI_TIMEOUT_MS + 5_000;
         const closing = Promise.all([
-          ...Object.values(workers).map((w) => w.close()),
-          stediBatch.close(),
+          ...Object.entries(workers).map(([priority, w]) =>
+            w.close().catch(failed(`closing the ${priority} worker`)),
+          ),
+          stediBatch.close().catch(failed('closing the batch route')),
         ]);
         const timedOut = await Promise.race([
           closing.then(() => false),
@@ -272,9 +278,6 @@ export async function startWorkerApp(
             { timeoutMs },
             'shutdown timeout: calls still running are abandoned; their slots stay taken until their bound',
           );
-        // Each resource is closed even when another fails to; failures are logged, not thrown.
-        const failed = (what: string) => (err: unknown) =>
-          logger.error({ err: err instanceof Error ? err.message : String(err) }, `${what} failed`);
         await Promise.all([
           limitsWatch.close().catch(failed('closing the limits watch')),
           scheduler.close().catch(failed('closing the scheduler')),

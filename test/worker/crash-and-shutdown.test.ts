@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
-import { QueueKeys } from 'bullmq';
+import { QueueKeys, Worker } from 'bullmq';
 import { queueNames } from '../../src/shared/queues.js';
 import { DynamoSemaphoreStore } from '../../src/shared/semaphore/index.js';
+import { AcquireAbortedError } from '../../src/shared/errors/acquire-aborted-error.js';
 import { RECONNECT_ALLOWANCE_MS } from '../../src/worker/dead-worker-recovery.js';
 import type { CheckJob } from '../../src/shared/check-queues.js';
 import { createDynamoClient } from '../../src/shared/clients/dynamodb.js';
@@ -13,6 +14,7 @@ import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
 
 let env: WorkerEnv | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await env?.close();
   env = undefined;
 });
@@ -203,5 +205,31 @@ describe('worker: graceful shutdown', () => {
     expect(await exited(child)).toBe(130);
     expect(Date.now() - t0).toBeLessThan(1_500);
     expect(await job.getState()).toBe('active');
+  });
+
+  it('closes the semaphore and its Redis connections even when a BullMQ worker fails to close', async () => {
+    env = await workerEnv(
+      { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '1' },
+      { concurrency: 2, latency: { medianMs: 20, sigma: 0, maxMs: 1_000 } },
+    );
+    const app = await env.startWorker();
+    const job = await env.queues.add('realtime', checkRequest());
+    expect(await env.waitFor(job)).toBe('completed');
+    const named = async () =>
+      ((await env!.redis.client('LIST')) as string)
+        .split('\n')
+        .filter((line) => / name=eq-worker/.test(line)).length;
+    expect(await named()).toBeGreaterThan(0);
+    const close = Worker.prototype.close;
+    vi.spyOn(Worker.prototype, 'close').mockImplementation(async function (this: Worker, force) {
+      await close.call(this, force);
+      throw new Error('close failed');
+    });
+    await expect(app.stop()).resolves.toBeUndefined();
+    // Closed: an acquire is refused at once.
+    await expect(app.semaphore.semaphore.acquire({ pool: 'batch' })).rejects.toBeInstanceOf(
+      AcquireAbortedError,
+    );
+    await until(async () => (await named()) === 0);
   });
 });
