@@ -1,6 +1,7 @@
 /**
- * `npm run bench:semaphore [-- --json] [-- --quick] [-- --scale]`: several processes contend for L = 15 slots with
- * lognormal hold times and a backlog of 40 x L acquisitions, for this semaphore, the reference
+ * `npm run bench:semaphore [-- --json] [--quick] [--scale] [--workload=150] [--variants=lease,ideal]`:
+ * several processes contend for L = 15 slots with lognormal hold times and a backlog of 40 x L
+ * acquisitions, for this semaphore, the reference
  * polling semaphore (two backoff settings) and an in-process ideal. Prints, per workload and
  * variant: backlog utilization, hand-off gap p50/p99, DynamoDB requests per acquisition and the
  * most holders seen at once. `--scale`: L = 200 over 10 processes of 30 lanes, every store request
@@ -23,7 +24,14 @@ import {
 } from '../support/holds.js';
 import { spawnBenchChild } from '../support/processes.js';
 
-const args = new Set(process.argv.slice(2));
+const argv = process.argv.slice(2);
+const args = new Set(argv);
+// --workload=150 and --variants=lease,ideal run a part of the matrix (investigation, reruns).
+const option = (name: string): string[] | undefined =>
+  argv
+    .find((a) => a.startsWith(`--${name}=`))
+    ?.slice(name.length + 3)
+    .split(',');
 const json = args.has('--json');
 const quick = args.has('--quick');
 // --scale: a large account over many processes, each store request delayed like DynamoDB
@@ -35,7 +43,7 @@ const LANES = scale ? 30 : L;
 const BACKLOG = (quick ? 10 : scale ? 25 : 40) * L;
 const STORE_LATENCY_MS = scale ? 5 : 0;
 const SIGMA = 0.7;
-const workloads = [150, 800];
+const workloads = (option('workload') ?? ['150', '800']).map(Number);
 
 interface Variant {
   readonly id: string;
@@ -68,7 +76,7 @@ const allVariants: Variant[] = [
 // At scale the polling references and hand-over off say nothing new and take minutes each. The
 // store-server variant stands in for DynamoDB's throughput, which dynalite (~200 writes/s here)
 // does not have: the same conditions, served from memory, with the same added latency.
-const variants = scale
+const matrix = scale
   ? [
       allVariants[0],
       {
@@ -80,6 +88,8 @@ const variants = scale
       allVariants.at(-1),
     ].filter((v): v is Variant => v !== undefined)
   : allVariants;
+const chosen = option('variants');
+const variants = chosen ? matrix.filter((v) => chosen.includes(v.id)) : matrix;
 
 /** Figures of one run. */
 interface Figures {
@@ -110,70 +120,81 @@ const client = createDynamoClient({ endpoint: dynamo.endpoint, region: 'us-east-
 const results: Figures[] = [];
 let runNo = 0;
 
+/** One run of `variant` on a fresh table: its contenders, then its figures. */
+async function runOnce(median: number, variant: Variant, backlog: number): Promise<Figures> {
+  runNo++;
+  const table = `bench-${runNo}`;
+  const name = `acct-${runNo}`;
+  await ensureSemaphoreTable(client, table);
+  if (variant.env.VARIANT === 'polling') {
+    await new PollingSemaphore(client, table, name, L, { baseMs: 1, maxMs: 1 }).seed();
+  }
+  const tokensKey = `bench:${runNo}:tokens`;
+  const goKey = `bench:${runNo}:go`;
+  await redis.set(tokensKey, backlog);
+  const lanes = variant.processes === 1 ? LANES * PROCESSES : LANES;
+  const children = Array.from({ length: variant.processes }, (_, i) =>
+    spawnBenchChild(new URL('./contender.ts', import.meta.url), {
+      ...variant.env,
+      REDIS_URL: redisServer.url,
+      DYNAMO_ENDPOINT: dynamo.endpoint,
+      TABLE: table,
+      NAME: name,
+      L: String(L),
+      LANES: String(lanes),
+      MEDIAN_MS: String(median),
+      SIGMA: String(SIGMA),
+      SEED: String(1000 * median + i),
+      TOKENS_KEY: tokensKey,
+      GO_KEY: goKey,
+      STORE_LATENCY_MS: String(STORE_LATENCY_MS),
+      ...(variant.env.STORE_SERVER && storeServer ? { STORE_URL: storeServer.url } : {}),
+    }),
+  );
+  await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
+  const start = performance.timeOrigin + performance.now();
+  await redis.set(goKey, '1');
+  const outputs = await Promise.all(children.map((c) => c.line((l) => l.startsWith('{'))));
+  const codes = await Promise.all(children.map((c) => c.exited));
+  if (codes.some((c) => c !== 0))
+    throw new Error(`${variant.id}: a contender exited with ${codes.join(',')}`);
+  const parsed = outputs.map(
+    (o) =>
+      JSON.parse(o) as { holds: Hold[]; dynamoRequests: number; writes: number; reads: number },
+  );
+  const holds = parsed.flatMap((p) => p.holds);
+  const fillMs = timeToReach(holds, L, start);
+  const lastGrant = Math.max(...holds.map((h) => h.grantedAt));
+  const end = Math.max(...holds.map((h) => h.releasedAt));
+  const gaps = handOffGaps(holds);
+  const figures: Figures = {
+    workloadMedianMs: median,
+    variant: variant.id,
+    acquisitions: holds.length,
+    backlogUtilization: utilization(holds, L, start, lastGrant),
+    handOffGapP50Ms: percentile(gaps, 50),
+    handOffGapP99Ms: percentile(gaps, 99),
+    dynamoRequestsPerAcquisition: parsed.reduce((s, p) => s + p.dynamoRequests, 0) / holds.length,
+    writesPerSecond: parsed.reduce((s, p) => s + p.writes, 0) / ((end - start) / 1000),
+    readsPerSecond: parsed.reduce((s, p) => s + p.reads, 0) / ((end - start) / 1000),
+    maxConcurrentHolders: maxConcurrent(holds),
+    fillMs,
+    utilizationAfterFill: utilization(holds, L, start + fillMs, lastGrant),
+    seconds: (end - start) / 1000,
+  };
+  return figures;
+}
+
 try {
+  // Not reported: the first writes a fresh dynalite serves take 150-350 ms each (its code paths
+  // are cold), which made the first variant's fill (lease at 150 ms) 0.2-0.6 s instead of the
+  // ~0.1 s of every later run. A DynamoDB table or a worker that has run for a while has no such
+  // start.
+  const lease = variants.find((v) => v.env.VARIANT === 'lease');
+  if (lease) await runOnce(workloads[0] ?? 150, lease, 4 * L);
   for (const median of workloads) {
     for (const variant of variants) {
-      runNo++;
-      const table = `bench-${runNo}`;
-      const name = `acct-${runNo}`;
-      await ensureSemaphoreTable(client, table);
-      if (variant.env.VARIANT === 'polling') {
-        await new PollingSemaphore(client, table, name, L, { baseMs: 1, maxMs: 1 }).seed();
-      }
-      const tokensKey = `bench:${runNo}:tokens`;
-      const goKey = `bench:${runNo}:go`;
-      await redis.set(tokensKey, BACKLOG);
-      const lanes = variant.processes === 1 ? LANES * PROCESSES : LANES;
-      const children = Array.from({ length: variant.processes }, (_, i) =>
-        spawnBenchChild(new URL('./contender.ts', import.meta.url), {
-          ...variant.env,
-          REDIS_URL: redisServer.url,
-          DYNAMO_ENDPOINT: dynamo.endpoint,
-          TABLE: table,
-          NAME: name,
-          L: String(L),
-          LANES: String(lanes),
-          MEDIAN_MS: String(median),
-          SIGMA: String(SIGMA),
-          SEED: String(1000 * median + i),
-          TOKENS_KEY: tokensKey,
-          GO_KEY: goKey,
-          STORE_LATENCY_MS: String(STORE_LATENCY_MS),
-          ...(variant.env.STORE_SERVER && storeServer ? { STORE_URL: storeServer.url } : {}),
-        }),
-      );
-      await Promise.all(children.map((c) => c.line((l) => l === 'ready')));
-      const start = performance.timeOrigin + performance.now();
-      await redis.set(goKey, '1');
-      const outputs = await Promise.all(children.map((c) => c.line((l) => l.startsWith('{'))));
-      const codes = await Promise.all(children.map((c) => c.exited));
-      if (codes.some((c) => c !== 0))
-        throw new Error(`${variant.id}: a contender exited with ${codes.join(',')}`);
-      const parsed = outputs.map(
-        (o) =>
-          JSON.parse(o) as { holds: Hold[]; dynamoRequests: number; writes: number; reads: number },
-      );
-      const holds = parsed.flatMap((p) => p.holds);
-      const fillMs = timeToReach(holds, L, start);
-      const lastGrant = Math.max(...holds.map((h) => h.grantedAt));
-      const end = Math.max(...holds.map((h) => h.releasedAt));
-      const gaps = handOffGaps(holds);
-      const figures: Figures = {
-        workloadMedianMs: median,
-        variant: variant.id,
-        acquisitions: holds.length,
-        backlogUtilization: utilization(holds, L, start, lastGrant),
-        handOffGapP50Ms: percentile(gaps, 50),
-        handOffGapP99Ms: percentile(gaps, 99),
-        dynamoRequestsPerAcquisition:
-          parsed.reduce((s, p) => s + p.dynamoRequests, 0) / holds.length,
-        writesPerSecond: parsed.reduce((s, p) => s + p.writes, 0) / ((end - start) / 1000),
-        readsPerSecond: parsed.reduce((s, p) => s + p.reads, 0) / ((end - start) / 1000),
-        maxConcurrentHolders: maxConcurrent(holds),
-        fillMs,
-        utilizationAfterFill: utilization(holds, L, start + fillMs, lastGrant),
-        seconds: (end - start) / 1000,
-      };
+      const figures = await runOnce(median, variant, BACKLOG);
       results.push(figures);
       if (!json) printRow(variant.label, figures);
     }

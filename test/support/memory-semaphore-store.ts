@@ -83,6 +83,8 @@ export class MemorySemaphoreStore implements SemaphoreStore {
   claim(name: string, slot: number, write: ClaimWrite, cutoffs: ReclaimCutoffs): Promise<boolean> {
     return this.request('claim', name, () => {
       const item = this.item(name, slot);
+      if (write.seenFree && item?.owner !== undefined && item.owner !== write.owner)
+        return { result: false, wrote: false };
       if (item?.owner !== undefined && item.owner !== write.owner && !isClaimable(item, cutoffs))
         return { result: false, wrote: false };
       const fence = this.fences.get(`${name}#${slot}`);

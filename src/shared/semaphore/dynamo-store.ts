@@ -27,6 +27,10 @@ const takeoverCondition =
   'attribute_not_exists(#owner) OR #owner = :owner OR ' +
   '(leaseUntil < :leaseCut AND (attribute_not_exists(callStartedAt) OR callStartedAt < :callCut))';
 
+// A claim of a slot the claimer saw free; its own owner id again is an SDK retry of a claim
+// that landed.
+const freeCondition = 'attribute_not_exists(#owner) OR #owner = :owner';
+
 /** Narrowed DynamoDB client: the one call the store makes. */
 export type DynamoSender = Pick<DynamoDBClient, 'send'>;
 
@@ -81,8 +85,12 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
       ':now': num(write.now),
       ':leaseUntil': num(write.leaseUntil),
       ':slot': num(slot),
-      ':leaseCut': num(cutoffs.leaseEndedBefore),
-      ':callCut': num(cutoffs.callStartedBefore),
+      ...(write.seenFree
+        ? {}
+        : {
+            ':leaseCut': num(cutoffs.leaseEndedBefore),
+            ':callCut': num(cutoffs.callStartedBefore),
+          }),
     };
     let update =
       'SET #owner = :owner, #pool = :pool, acquiredAt = :now, leaseUntil = :leaseUntil, slot = :slot';
@@ -97,7 +105,8 @@ export class DynamoSemaphoreStore implements SemaphoreStore {
       name,
       slot,
       update,
-      `(${takeoverCondition}) AND (attribute_not_exists(fence) OR fence < :now)`,
+      `(${write.seenFree ? freeCondition : takeoverCondition}) AND ` +
+        '(attribute_not_exists(fence) OR fence < :now)',
       values,
     );
   }

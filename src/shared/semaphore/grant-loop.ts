@@ -63,7 +63,7 @@ export class GrantLoop {
   private wakeDueAt = Infinity;
   /** Slots with a claim write in flight. */
   private readonly claiming = new Set<number>();
-  /** Where this process starts looking for a free slot (see slotPreference). */
+  /** Where this process starts looking for a free slot while alone (see slotPreference). */
   private readonly offset: number;
 
   constructor(private readonly host: LoopHost) {
@@ -192,6 +192,7 @@ export class GrantLoop {
     const yielding = demand.batchYielding();
     const share = demand.fairShare();
     let idle = this.idleInView();
+    const offset = demand.spreadOffset() ?? this.offset;
     for (const waiter of host.waiters.ordered()) {
       if (waiter.claiming || waiter.settled || !isEligible(waiter)) continue;
       if (waiter.pool === 'batch') {
@@ -210,7 +211,7 @@ export class GrantLoop {
           continue;
         }
       }
-      const slot = slotPreference(waiter.pool, capacity, demand.reserved, this.offset).find(
+      const slot = slotPreference(waiter.pool, capacity, demand.reserved, offset).find(
         (s) => !taken.has(s) && isClaimable(this.view.get(s), cutoffs),
       );
       if (slot === undefined) {
@@ -251,6 +252,7 @@ export class GrantLoop {
     const owner = host.newOwner();
     const leaseUntil = now + host.leaseMs;
     const callStartedAt = waiter.markCallStart ? now + host.coverAheadMs : undefined;
+    const seenFree = this.view.get(slot)?.owner === undefined;
     let ok: boolean;
     try {
       ok = await host.store.claim(
@@ -262,6 +264,7 @@ export class GrantLoop {
           now,
           leaseUntil,
           ...(callStartedAt !== undefined ? { callStartedAt } : {}),
+          ...(seenFree ? { seenFree } : {}),
         },
         cutoffs,
       );

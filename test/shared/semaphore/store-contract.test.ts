@@ -35,7 +35,11 @@ describe.each(stores)('%s store', (_label, makeStore) => {
   const now = 1_000_000_000_000;
   const slot = async (): Promise<SlotRecord | undefined> =>
     (await store.listSlots(name)).find((r) => r.slot === 0);
-  const claim = (owner: string, at: number, extra: { callStartedAt?: number } = {}) =>
+  const claim = (
+    owner: string,
+    at: number,
+    extra: { callStartedAt?: number; seenFree?: boolean } = {},
+  ) =>
     store.claim(
       name,
       0,
@@ -74,6 +78,24 @@ describe.each(stores)('%s store', (_label, makeStore) => {
     expect(await claim('b', now + 60_000)).toBe(false);
     expect(await claim('b', now + 7_500 + bound + skew)).toBe(false);
     expect(await claim('b', now + 7_500 + bound + skew + 1)).toBe(true);
+  });
+
+  it('takes a slot seen free only while it has no holder: never a takeover, but an SDK retry', async () => {
+    fresh();
+    expect(await claim('a', now, { seenFree: true })).toBe(true);
+    // The same owner again: a retry of the claim that landed.
+    expect(await claim('a', now + 1, { seenFree: true })).toBe(true);
+    expect(await claim('b', now + 1_000, { seenFree: true })).toBe(false);
+    // An expired lease the full condition would take over is refused: the claimer's view was
+    // wrong about the slot, so it reads again rather than taking it on a guess.
+    const past = now + 1 + 15_000 + skew + 1;
+    expect(await claim('b', past, { seenFree: true })).toBe(false);
+    expect((await slot())?.owner).toBe('a');
+    expect(await claim('b', past)).toBe(true);
+    // Released, then fenced: the fence still voids a claim sent before it.
+    expect(await store.release(name, 0, 'b', past + 10)).toBe(true);
+    expect(await claim('c', past + 10, { seenFree: true })).toBe(false);
+    expect(await claim('c', past + 11, { seenFree: true })).toBe(true);
   });
 
   it('renews only for the owner, moving the lease and the call cover', async () => {
