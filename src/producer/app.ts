@@ -153,7 +153,7 @@ export function createProducerApp(deps: ProducerAppDeps): RequestListener {
   const runs = new RunStore(
     deps.redis,
     deps.queuePrefix,
-    deps.queues.queues.batch,
+    deps.queues.runQueues(),
     deps.limits.runRetentionMs,
   );
   const submitter = new CheckSubmitter({

@@ -26,7 +26,6 @@ import type { RedisHealth } from './redis-health.js';
 import { RedisUnavailableError } from './redis-unavailable-error.js';
 import { errorReply, redisUnavailableReply, type Reply } from './reply.js';
 import { conversionIssues, toIssues } from './validation.js';
-import { randomUUID } from 'node:crypto';
 import {
   enqueueRouted,
   routedIssues,
@@ -257,12 +256,16 @@ export class CheckSubmitter {
     const refused = await this.admit('realtime', items.length);
     if (refused) return refused;
     const body = { batch: items, route: 'stedi-batch', maxRetryHours };
-    const runId = await this.reserveId(key, idemKey, body, randomUUID());
+    const runId = await this.reserveId(key, idemKey, body, newCheckId('batch'));
     if (typeof runId !== 'string') return runId;
+    // A run like any other (see enqueueBatch), its checks in the routed queue.
+    const { cancelled } = await this.deps.runs.create(runId, key.name, items.length, {
+      route: 'stedi-batch',
+    });
     return enqueueRouted(
       this.deps.queues,
       items,
-      { submittedBy: key.name, maxRetryHours, runId },
+      { submittedBy: key.name, maxRetryHours, runId, enqueue: !cancelled },
       this.deps.stediBatch,
     );
   }

@@ -6,7 +6,9 @@
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Config } from '../shared/config.js';
 import type { CheckRequest } from '../shared/schemas/check-request.js';
+import { runCheckId } from '../shared/runs/run-store.js';
 import { checkPath } from './check-view.js';
+import { runPath } from './runs/run-view.js';
 import type { Reply } from './reply.js';
 import { conversionIssues, type Issue } from './validation.js';
 
@@ -51,32 +53,42 @@ export function routedIssues(items: readonly CheckRequest[]): Issue[] {
   return items.flatMap((item, i) => conversionIssues(item, 'v3', `items.${i}`));
 }
 
-/** Enqueues a routed run and answers 202 with its checks. */
+/**
+ * Enqueues a routed run (unless `enqueue` is false: a retry of a run cancelled meanwhile) and
+ * answers 202 with the run and its checks.
+ */
 export async function enqueueRouted(
   queues: CheckQueues,
   items: readonly CheckRequest[],
-  opts: { submittedBy: string; maxRetryHours: number | undefined; runId: string },
+  opts: {
+    submittedBy: string;
+    maxRetryHours: number | undefined;
+    runId: string;
+    enqueue: boolean;
+  },
   settings: StediBatchRouteSettings,
 ): Promise<Reply> {
-  const jobs = await queues.stediBatch.addRun(items, {
-    runId: opts.runId,
-    submittedBy: opts.submittedBy,
-    chunkSize: settings.chunkSize,
-    maxRetryHours: opts.maxRetryHours ?? settings.maxRetryHours,
-    giveUpMarginMs: settings.giveUpMarginMs,
-    keepCompletedSeconds: settings.keepCompletedSeconds,
-    keepFailedSeconds: settings.keepFailedSeconds,
-  });
+  if (opts.enqueue)
+    await queues.stediBatch.addRun(items, {
+      runId: opts.runId,
+      submittedBy: opts.submittedBy,
+      chunkSize: settings.chunkSize,
+      maxRetryHours: opts.maxRetryHours ?? settings.maxRetryHours,
+      giveUpMarginMs: settings.giveUpMarginMs,
+      keepCompletedSeconds: settings.keepCompletedSeconds,
+      keepFailedSeconds: settings.keepFailedSeconds,
+    });
+  const run = { id: opts.runId, route: 'stedi-batch' as const };
+  const ids = items.map((_, i) => runCheckId(run, i));
   return {
     status: 202,
+    headers: { Location: runPath(opts.runId) },
     body: {
-      count: jobs.length,
+      runId: opts.runId,
+      count: ids.length,
       route: 'stedi-batch',
-      checks: jobs.map((j) => ({
-        id: j.id,
-        status: 'delayed',
-        links: { self: checkPath(j.id ?? '') },
-      })),
+      checks: ids.map((id) => ({ id, status: 'delayed', links: { self: checkPath(id) } })),
+      links: { run: runPath(opts.runId) },
     },
   };
 }

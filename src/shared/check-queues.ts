@@ -26,8 +26,9 @@ export function batchCheckIds(batchId: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${batchId}-${i}`);
 }
 
-// A batch check's id: the batch's (`bt_` and a UUID), a dash, its index.
-const batchCheckId = /^(bt_[0-9a-f-]{36})-\d+$/;
+// A batch check's id: the batch's (`bt_` and a UUID), a dash, its index; `sb_` before it when
+// the run was routed to Stedi's Batch Eligibility API.
+const batchCheckId = /^(?:sb_)?(bt_[0-9a-f-]{36})-\d+$/;
 
 /** The batch (run) id of a check of a batch POST; undefined for a check submitted alone. */
 export function runIdOfCheck(checkId: string): string | undefined {
@@ -101,6 +102,11 @@ export class CheckQueues {
     };
     this.stediBatch = new RoutedQueues(connection, prefix, cipher);
     this.fairKeys = fairQueueKeys(prefix);
+  }
+
+  /** The queues runs' checks are in (see RunStore). */
+  runQueues(): { batch: Queue; routed: Queue } {
+    return { batch: this.queues.batch, routed: this.stediBatch.checks };
   }
 
   /** Every queue: both priorities and the batch route's two (for the board and pausing). */

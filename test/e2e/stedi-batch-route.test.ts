@@ -83,7 +83,9 @@ async function submit(env: ProducerEnv, body: unknown) {
   });
   return {
     status: res.status,
+    location: res.headers.get('location'),
     body: (await res.json()) as {
+      runId?: string;
       route?: string;
       checks: { id: string; status: string }[];
       issues?: { path: string }[];
@@ -102,9 +104,17 @@ describe("batch route to Stedi's Batch Eligibility API", () => {
       checkRequest('ROUTED1', 'NOPAYER'),
       ...Array.from({ length: 6 }, (_, i) => checkRequest(`ROUTED${i + 2}`)),
     ];
-    const { status, body } = await submit(p, { items, route: 'stedi-batch', maxRetryHours: 8 });
+    // 9 hours (not the default 8): what Stedi receives must be the submission's.
+    const { status, body, location } = await submit(p, {
+      items,
+      route: 'stedi-batch',
+      maxRetryHours: 9,
+    });
     expect(status).toBe(202);
     expect(body.route).toBe('stedi-batch');
+    // A run like any other: followed at /v1/runs/:id.
+    expect(body.runId).toMatch(/^bt_/);
+    expect(location).toBe(`/v1/runs/${body.runId}`);
     const ids = body.checks.map((c) => c.id);
     expect(ids.every((id) => id.startsWith('sb_'))).toBe(true);
     // While Stedi retries the AAA 42 item, its check shows the batch id and cannot be cancelled.
@@ -134,11 +144,53 @@ describe("batch route to Stedi's Batch Eligibility API", () => {
     for (let i = 4; i < items.length; i++) expect(byItem(i).status).toBe('completed');
     // Three chunks of at most four, each one batch at Stedi; not one real-time call.
     expect(new Set([...views.values()].map((v) => v.stediBatchId)).size).toBe(3);
-    expect(w.simulator.batchStats()).toMatchObject({ batchesCreated: 3, duplicateItems: 0 });
+    expect(w.simulator.batchStats()).toMatchObject({
+      batchesCreated: 3,
+      duplicateItems: 0,
+      maxRetryHours: [9, 9, 9],
+    });
     expect(w.simulator.stats().requests).toBe(0);
     const metrics = await (await p.call('/metrics', { key: null })).text();
     expect(metrics).toMatch(/eq_queue_jobs\{priority="stedi-batch",state="completed"\} 9/);
     expect(metrics).toMatch(/eq_queue_jobs\{priority="stedi-batch",state="failed"\} 1/);
+    // The run counts them as they are, and exports every result.
+    const run = (await (await p.call(`/v1/runs/${body.runId}`)).json()) as {
+      status: string;
+      route?: string;
+      counts: Record<string, number>;
+    };
+    expect(run).toMatchObject({
+      status: 'completed',
+      route: 'stedi-batch',
+      counts: { completed: 9, failed: 1, waiting: 0, delayed: 0, active: 0 },
+    });
+    const rows = (await (await p.call(`/v1/runs/${body.runId}/results`)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { checkId: string; status: string; aaaCodes: string[] });
+    expect(rows.map((r) => r.checkId).sort()).toEqual([...ids].sort());
+    expect(rows.find((r) => r.checkId === ids[1])?.aaaCodes).toEqual(['75']);
+    expect(rows.find((r) => r.checkId === ids[2])?.status).toBe('failed');
+  });
+
+  it('cancels the checks of a routed run Stedi does not have yet, and leaves those it has', async () => {
+    // No worker: nothing is sent to Stedi unless the test says so.
+    const { w, p } = await stack();
+    const items = [checkRequest('C1'), checkRequest('C2'), checkRequest('C3')];
+    const { body } = await submit(p, { items, route: 'stedi-batch' });
+    const [atStedi, ...notSent] = body.checks.map((c) => c.id);
+    // As a chunk's poller stamps its checks once Stedi accepted it.
+    const job = await w.queues.stediBatch.checks.getJob(atStedi ?? '');
+    await job?.updateData({ ...job.data, stediBatchId: 'batch-at-stedi' });
+    const res = await p.call(`/v1/runs/${body.runId}`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      status: 'cancelling',
+      cancelledNow: 2,
+      counts: { cancelled: 2, delayed: 1 },
+    });
+    for (const id of notSent) expect((await view(p, id)).status).toBeUndefined();
+    expect((await view(p, atStedi ?? '')).stediBatchId).toBe('batch-at-stedi');
   });
 
   it('routes by the size threshold unless a submission says otherwise, and refuses what cannot go', async () => {

@@ -167,6 +167,51 @@ describe('webhooks', () => {
     expect(list.reduce((n, d) => n + d.attempts, 0)).toBe(4 + 3);
   }, 60_000);
 
+  it("raises the same events for a run routed to Stedi's Batch Eligibility API", async () => {
+    const route = {
+      STEDI_BATCH_CHUNK_SIZE: '2',
+      STEDI_BATCH_POLL_MS: '100',
+      STEDI_BATCH_POLL_MAX_MS: '400',
+    };
+    w = await workerEnv(
+      { STEDI_CONCURRENCY: '2', STEDI_REALTIME_RESERVED: '0', ...route },
+      {
+        concurrency: 2,
+        // Stedi's batch pipeline 10,000 times faster: ~30 ms an item.
+        timeScale: 0.0001,
+        batch: { concurrency: 5, latencyMedianMs: 300_000, retryMs: 300_000, submitMs: 200_000 },
+      },
+    );
+    p = await producerEnv({ ...w.deployment, ...route });
+    await w.startWorker();
+    const api = apiClient(p.url, keys.all);
+    const hook = await receiver();
+    receivers.push(hook);
+    await api.POST('/v1/webhooks/endpoints', { body: { url: hook.url, events: [...all] } });
+    const items = [checkRequest('SIM0000004'), checkRequest('SIM0000005')] as Items;
+    const { data: run } = await api.POST('/v1/eligibility/batch', {
+      body: { items, route: 'stedi-batch' },
+    });
+    if (!run) throw new Error('no run');
+    expect(run.route).toBe('stedi-batch');
+    await until(() => hook.received.length >= 3);
+    const events = hook.received.map(
+      (r) => JSON.parse(r.body) as { type: string; data: { checkId?: string; runId?: string } },
+    );
+    expect(events.map((e) => e.type).sort()).toEqual([
+      'check.completed',
+      'check.completed',
+      'run.completed',
+    ]);
+    for (const e of events) expect(e.data.runId).toBe(run.runId);
+    expect(
+      events
+        .filter((e) => e.data.checkId)
+        .map((e) => e.data.checkId)
+        .sort(),
+    ).toEqual(run.checks.map((c) => c.id).sort());
+  }, 60_000);
+
   it('in production refuses plain-http and private, loopback and link-local URLs, bar the allow-list', async () => {
     p = await producerEnv({
       NODE_ENV: 'production',

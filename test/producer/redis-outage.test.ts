@@ -181,7 +181,7 @@ describe('Idempotency-Key across an enqueue that timed out', () => {
         },
       },
       idempotency: new FreezingIdempotencyStore(connection, config.QUEUE_PREFIX, 3600, cipher),
-      runs: new RunStore(connection, config.QUEUE_PREFIX, queues.queues.batch, 3_600_000),
+      runs: new RunStore(connection, config.QUEUE_PREFIX, queues.runQueues(), 3_600_000),
       mode: new ModeStore(connection, `${config.QUEUE_PREFIX}:mode`, queues),
       health,
       submitTimeoutMs: SUBMIT_TIMEOUT_MS,

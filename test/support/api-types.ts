@@ -583,10 +583,12 @@ export interface components {
     BatchAccepted: {
       runId: string;
       count: number;
+      /** @constant */
+      route?: 'stedi-batch';
       checks: {
         id: string;
-        /** @constant */
-        status: 'waiting';
+        /** @enum {string} */
+        status: 'waiting' | 'delayed';
         links: {
           self: string;
         };
@@ -600,6 +602,8 @@ export interface components {
       /** @enum {string} */
       status: 'running' | 'cancelling' | 'completed' | 'cancelled';
       total: number;
+      /** @constant */
+      route?: 'stedi-batch';
       counts: {
         waiting: number;
         active: number;
@@ -625,6 +629,8 @@ export interface components {
       /** @enum {string} */
       status: 'running' | 'cancelling' | 'completed' | 'cancelled';
       total: number;
+      /** @constant */
+      route?: 'stedi-batch';
       counts: {
         waiting: number;
         active: number;

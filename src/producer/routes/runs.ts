@@ -53,7 +53,7 @@ export function runRoutes(deps: RunRouteDeps): Router {
     const run = await ownRun(req, res);
     if (!run) return;
     const { entries, logged } = await deps.runs.readLog(run, query.cursor, query.limit);
-    const rows = await resultRows(deps.queues, deps.runs, run.id, entries);
+    const rows = await resultRows(deps.queues, deps.runs, run, entries);
     const next = entries.at(-1)?.seq ?? query.cursor;
     const progress = await deps.runs.progress(run);
     // Every check is either logged or gone by retention (never logged): nothing more will come.

@@ -4,7 +4,12 @@
  * answer: status, AAA codes, failure reason and the normalized summary (no patient identifier).
  */
 import type { CheckQueues } from '../../shared/check-queues.js';
-import type { RunLogEntry, RunStore } from '../../shared/runs/run-store.js';
+import {
+  runCheckId,
+  type RunLogEntry,
+  type RunRecord,
+  type RunStore,
+} from '../../shared/runs/run-store.js';
 import type { CheckSummary } from '../../shared/schemas/check-summary.js';
 import type { RunResultRow } from './run-schemas.js';
 
@@ -12,16 +17,16 @@ import type { RunResultRow } from './run-schemas.js';
 export async function resultRows(
   queues: CheckQueues,
   runs: RunStore,
-  runId: string,
+  run: RunRecord,
   entries: readonly RunLogEntry[],
 ): Promise<RunResultRow[]> {
   const cancelled = await runs.cancelledAmong(
-    runId,
-    entries.map((e) => `${runId}-${e.index}`),
+    run,
+    entries.map((e) => runCheckId(run, e.index)),
   );
   return Promise.all(
     entries.map(async ({ index, seq }): Promise<RunResultRow> => {
-      const checkId = `${runId}-${index}`;
+      const checkId = runCheckId(run, index);
       const job = await queues.get(checkId);
       if (!job) {
         const status = cancelled.has(checkId) ? 'cancelled' : 'expired';

@@ -21,6 +21,11 @@ export const runViewSchema = z.object({
   /** running; cancelling (cancelled, some checks still running); completed; cancelled. */
   status: z.enum(['running', 'cancelling', 'completed', 'cancelled']),
   total: z.number().int(),
+  /**
+   * Set when routed to Stedi's Batch Eligibility API: its checks are delayed while Stedi has them,
+   * and cancelling leaves those whose chunk Stedi accepted.
+   */
+  route: z.literal('stedi-batch').optional(),
   counts: runCountsSchema,
   /** Share of checks finished (completed, failed, cancelled or expired), 0 to 1. */
   progress: z.number(),
@@ -61,10 +66,12 @@ export const batchAcceptedSchema = z.object({
   /** The run these checks make up: follow it at links.run. */
   runId: z.string(),
   count: z.number().int(),
+  /** Set when the run was routed to Stedi's Batch Eligibility API: its checks wait delayed there. */
+  route: z.literal('stedi-batch').optional(),
   checks: z.array(
     z.object({
       id: z.string(),
-      status: z.literal('waiting'),
+      status: z.enum(['waiting', 'delayed']),
       links: z.object({ self: z.string() }),
     }),
   ),

@@ -17,6 +17,7 @@ export function runView(run: RunRecord, p: RunProgress, now = Date.now()): RunVi
     id: run.id,
     status: run.cancelledAt ? (over ? 'cancelled' : 'cancelling') : over ? 'completed' : 'running',
     total: run.size,
+    ...(run.route ? { route: run.route } : {}),
     counts: c,
     progress: run.size > 0 ? finished / run.size : 1,
     createdAt: iso(run.createdAt),

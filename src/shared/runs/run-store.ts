@@ -1,6 +1,8 @@
 /**
  * Runs: the checks of one batch POST followed as one resource. A run is a small Redis hash (owner,
- * size, creation time, cancellation time); its checks are the batch queue's jobs `<run id>-<i>`.
+ * size, route, creation time, cancellation time); its checks are the batch queue's jobs
+ * `<run id>-<i>`, or for a run routed to Stedi's Batch Eligibility API the routed checks queue's
+ * `sb_<run id>-<i>`.
  *
  * States are never counted by increments: every count is read from BullMQ's own job state at the
  * moment of asking (one Lua script over the run's ids), so a check retried after a worker crash,
@@ -13,6 +15,7 @@
 import type { Redis } from 'ioredis';
 import type { Queue } from 'bullmq';
 import { RedisScript } from '../clients/redis-script.js';
+import { routedIdPrefix } from '../stedi-batch/routed-jobs.js';
 
 /** A run's record. */
 export interface RunRecord {
@@ -20,8 +23,20 @@ export interface RunRecord {
   /** API key name that created the run; only that key sees it. */
   readonly owner: string;
   readonly size: number;
+  /** Set for a run routed to Stedi's Batch Eligibility API. */
+  readonly route?: 'stedi-batch';
   readonly createdAt: number;
   readonly cancelledAt?: number;
+}
+
+/** What the run's check ids are made of: `<base>-<index>`. */
+function idBase(run: Pick<RunRecord, 'id' | 'route'>): string {
+  return `${run.route === 'stedi-batch' ? routedIdPrefix.check : ''}${run.id}`;
+}
+
+/** The id of check `index` of `run`. */
+export function runCheckId(run: Pick<RunRecord, 'id' | 'route'>, index: number): string {
+  return `${idBase(run)}-${index}`;
 }
 
 /** A run's checks by state, read from BullMQ at one instant. */
@@ -68,8 +83,8 @@ local function stateOf(id, jobPrefix, completed, failed, delayed, active, cancel
 end
 `;
 
-// KEYS: cancelled set, completed, failed, delayed, active. ARGV: run id, size, job key prefix,
-// recent-window start (ms). Returns the seven counts, finished recently, last finish time.
+// KEYS: cancelled set, completed, failed, delayed, active. ARGV: check id base (`<base>-<i>`),
+// size, job key prefix, recent-window start (ms). Returns the seven counts, finished recently, last finish time.
 const countScript = new RedisScript(
   `${stateOf}
 local counts = { waiting = 0, active = 0, delayed = 0, completed = 0, failed = 0, cancelled = 0, expired = 0 }
@@ -91,8 +106,8 @@ return { counts.waiting, counts.active, counts.delayed, counts.completed, counts
   5,
 );
 
-// KEYS: run hash, log zset, cancelled set, completed, failed, delayed, active. ARGV: run id, size,
-// job key prefix. Appends every finished (or cancelled) check not yet logged; returns the log size.
+// KEYS: run hash, log zset, cancelled set, completed, failed, delayed, active. ARGV: check id
+// base, size, job key prefix. Appends every finished (or cancelled) check not yet logged; returns the log size.
 const appendScript = new RedisScript(
   `${stateOf}
 for i = 0, tonumber(ARGV[2]) - 1 do
@@ -110,12 +125,14 @@ return redis.call('ZCARD', KEYS[2])
   7,
 );
 
-// KEYS: run hash. ARGV: owner, size, createdAt, ttl ms. Creates the record once (a retried POST
-// with the same Idempotency-Key finds it); returns 1 when the run was cancelled.
+// KEYS: run hash. ARGV: owner, size, createdAt, ttl ms, route ('' for our queue). Creates the
+// record once (a retried POST with the same Idempotency-Key finds it); returns 1 when the run was
+// cancelled.
 const createScript = new RedisScript(
   `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'owner', ARGV[1], 'size', ARGV[2], 'createdAt', ARGV[3], 'seq', 0)
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'route', ARGV[5]) end
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 return redis.call('HEXISTS', KEYS[1], 'cancelledAt')
@@ -123,9 +140,11 @@ return redis.call('HEXISTS', KEYS[1], 'cancelledAt')
   1,
 );
 
-// KEYS: cancelled set, completed, failed, delayed, active. ARGV: run id, size, job key prefix.
-// Returns the ids of checks that have not started (waiting or delayed), adding them to the
-// cancelled set first: a check removed after this is counted as cancelled, not expired.
+// KEYS: cancelled set, completed, failed, delayed, active. ARGV: check id base, size, job key
+// prefix, '1' to skip routed checks already at Stedi. Returns the ids of checks that have not
+// started (waiting or delayed), adding them to the cancelled set first: a check removed after
+// this is counted as cancelled, not expired. A routed check Stedi has (its data names a
+// stediBatchId) runs there whatever we do, so it stays, and is counted as it ends.
 const cancellableScript = new RedisScript(
   `${stateOf}
 local ids = {}
@@ -133,8 +152,15 @@ for i = 0, tonumber(ARGV[2]) - 1 do
   local id = ARGV[1] .. '-' .. i
   local s = stateOf(id, ARGV[3], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[1])
   if s == 'waiting' or s == 'delayed' then
-    table.insert(ids, id)
-    redis.call('SADD', KEYS[1], id)
+    local atStedi = false
+    if ARGV[4] == '1' then
+      local data = redis.call('HGET', ARGV[3] .. id, 'data')
+      atStedi = data ~= false and cjson.decode(data).stediBatchId ~= nil
+    end
+    if not atStedi then
+      table.insert(ids, id)
+      redis.call('SADD', KEYS[1], id)
+    end
   end
 end
 return ids
@@ -145,12 +171,18 @@ return ids
 /** The window over which the recent finishing rate is measured (ms). */
 export const RECENT_WINDOW_MS = 60_000;
 
-/** Runs in Redis, over the batch queue (runs are batch checks). */
+/** The queues a run's checks are in: ours for batch, or the routed checks queue. */
+export interface RunQueues {
+  readonly batch: Queue;
+  readonly routed: Queue;
+}
+
+/** Runs in Redis, over the batch queue and the routed checks queue. */
 export class RunStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly queue: Queue,
+    private readonly queues: RunQueues,
     /** How long a run is kept (ms): as long as its longest-kept check. */
     private readonly retentionMs: number,
   ) {}
@@ -163,12 +195,12 @@ export class RunStore {
     id: string,
     owner: string,
     size: number,
-    now = Date.now(),
+    opts: { route?: 'stedi-batch'; now?: number } = {},
   ): Promise<{ cancelled: boolean }> {
     const r = await createScript.run(
       this.redis,
       [this.key(id)],
-      [owner, size, now, this.retentionMs],
+      [owner, size, opts.now ?? Date.now(), this.retentionMs, opts.route ?? ''],
     );
     return { cancelled: Number(r) === 1 };
   }
@@ -181,6 +213,7 @@ export class RunStore {
       id,
       owner: h.owner,
       size: Number(h.size),
+      ...(h.route === 'stedi-batch' ? { route: 'stedi-batch' as const } : {}),
       createdAt: Number(h.createdAt),
       ...(h.cancelledAt ? { cancelledAt: Number(h.cancelledAt) } : {}),
     };
@@ -188,10 +221,10 @@ export class RunStore {
 
   /** The run's checks by state, read from BullMQ now. */
   async progress(run: RunRecord, now = Date.now()): Promise<RunProgress> {
-    const r = (await countScript.run(this.redis, this.stateKeys(run.id), [
-      run.id,
+    const r = (await countScript.run(this.redis, this.stateKeys(run), [
+      idBase(run),
       run.size,
-      this.queue.toKey(''),
+      this.queueOf(run).toKey(''),
       now - RECENT_WINDOW_MS,
     ])) as number[];
     const [waiting, active, delayed, completed, failed, cancelled, expired, recent, last] = r.map(
@@ -213,8 +246,8 @@ export class RunStore {
     const logged = Number(
       await appendScript.run(
         this.redis,
-        [this.key(run.id), this.logKey(run.id), ...this.stateKeys(run.id)],
-        [run.id, run.size, this.queue.toKey('')],
+        [this.key(run.id), this.logKey(run.id), ...this.stateKeys(run)],
+        [idBase(run), run.size, this.queueOf(run).toKey('')],
       ),
     );
     const flat = await this.redis.zrangebyscore(
@@ -234,25 +267,29 @@ export class RunStore {
 
   /**
    * Cancels the run: marks it, then removes each check that has not started. A check a worker
-   * takes meanwhile is locked, so BullMQ refuses to remove it and it runs to its end.
+   * takes meanwhile is locked, so BullMQ refuses to remove it and it runs to its end. Of a routed
+   * run, the checks whose chunk Stedi accepted stay (Stedi runs them anyway); a chunk not yet
+   * sent leaves its removed checks out.
    */
   async cancel(run: RunRecord, now = Date.now()): Promise<{ cancelled: number }> {
     await this.redis.hsetnx(this.key(run.id), 'cancelledAt', now);
-    const ids = (await cancellableScript.run(this.redis, this.stateKeys(run.id), [
-      run.id,
+    const queue = this.queueOf(run);
+    const ids = (await cancellableScript.run(this.redis, this.stateKeys(run), [
+      idBase(run),
       run.size,
-      this.queue.toKey(''),
+      queue.toKey(''),
+      run.route === 'stedi-batch' ? '1' : '0',
     ])) as string[];
-    const cancelledKey = this.stateKeys(run.id)[0] ?? '';
+    const cancelledKey = this.stateKeys(run)[0] ?? '';
     await this.redis.pexpire(cancelledKey, this.retentionMs);
-    const removed = await Promise.all(ids.map((id) => this.queue.remove(id)));
+    const removed = await Promise.all(ids.map((id) => queue.remove(id)));
     return { cancelled: removed.filter((n) => n === 1).length };
   }
 
   /** Which of `checkIds` of the run were cancelled. */
-  async cancelledAmong(runId: string, checkIds: readonly string[]): Promise<Set<string>> {
+  async cancelledAmong(run: RunRecord, checkIds: readonly string[]): Promise<Set<string>> {
     if (checkIds.length === 0) return new Set();
-    const hits = await this.redis.smismember(this.stateKeys(runId)[0] ?? '', ...checkIds);
+    const hits = await this.redis.smismember(this.stateKeys(run)[0] ?? '', ...checkIds);
     return new Set(checkIds.filter((_, i) => hits[i] === 1));
   }
 
@@ -264,11 +301,15 @@ export class RunStore {
     return `${this.prefix}:run:${id}:log`;
   }
 
+  private queueOf(run: RunRecord): Queue {
+    return run.route === 'stedi-batch' ? this.queues.routed : this.queues.batch;
+  }
+
   /** Cancelled set, then BullMQ's completed, failed, delayed and active keys. */
-  private stateKeys(id: string): string[] {
-    const q = this.queue;
+  private stateKeys(run: RunRecord): string[] {
+    const q = this.queueOf(run);
     return [
-      `${this.prefix}:run:${id}:cancelled`,
+      `${this.prefix}:run:${run.id}:cancelled`,
       ...['completed', 'failed', 'delayed', 'active'].map((type) => q.toKey(type)),
     ];
   }

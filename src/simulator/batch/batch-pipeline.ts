@@ -64,6 +64,8 @@ export interface BatchStats {
   readonly maxInFlight: number;
   /** Items whose submitterTransactionIdentifier arrived in more than one batch. */
   readonly duplicateItems: number;
+  /** Each batch's maxRetryHours as received, in creation order. */
+  readonly maxRetryHours: readonly number[];
 }
 
 /** An HTTP answer of the batch API. */
@@ -85,6 +87,7 @@ export class BatchPipeline {
   private readonly seenIds = new Set<string>();
   private readonly queue: { batch: Batch; item: Item }[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly retryHours: number[] = [];
   private counts = {
     batchesCreated: 0,
     submitRequests: 0,
@@ -130,6 +133,7 @@ export class BatchPipeline {
     this.batches.set(batch.id, batch);
     if (idempotencyKey) this.byKey.set(idempotencyKey, batch.id);
     this.counts.batchesCreated++;
+    this.retryHours.push(hours);
     this.counts.itemsReceived += batch.items.length;
     for (const item of batch.items) {
       if (item.state === 'PENDING') this.queue.push({ batch, item });
@@ -192,7 +196,7 @@ export class BatchPipeline {
   }
 
   stats(): BatchStats {
-    return { ...this.counts, inFlight: this.inFlight };
+    return { ...this.counts, inFlight: this.inFlight, maxRetryHours: [...this.retryHours] };
   }
 
   /** Stops every pending timer; batches are forgotten. */

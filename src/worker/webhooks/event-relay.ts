@@ -15,7 +15,6 @@ import type { CheckJobData, CheckJobResult } from '../../shared/check-job.js';
 import { runIdOfCheck } from '../../shared/check-queues.js';
 import type { ValueCipher } from '../../shared/crypto/data-cipher.js';
 import type { Logger } from '../../shared/logger.js';
-import { queueNames } from '../../shared/queues.js';
 import type { RunStore } from '../../shared/runs/run-store.js';
 import type { WebhookDeliveries } from '../../shared/webhooks/deliveries.js';
 import type {
@@ -26,6 +25,7 @@ import type {
 import type { Queue } from 'bullmq';
 
 const GROUP = 'webhooks';
+const eventsKey = (q: Queue): string => q.keys.events ?? q.toKey('events');
 /** How long an event may stay unacknowledged by a consumer before another takes it over (ms). */
 export const RELAY_CLAIM_IDLE_MS = 30_000;
 
@@ -33,7 +33,8 @@ export const RELAY_CLAIM_IDLE_MS = 30_000;
 export interface EventRelayDeps {
   /** A connection of its own: the relay blocks on it. */
   readonly blocking: Redis;
-  readonly queues: Readonly<Record<'realtime' | 'batch', Queue<CheckJobData, CheckJobResult>>>;
+  /** Every queue whose checks raise events: both priorities and the routed checks. */
+  readonly queues: readonly Queue<CheckJobData, CheckJobResult>[];
   readonly runs: RunStore;
   readonly endpoints: WebhookEndpointStore;
   readonly deliveries: WebhookDeliveries;
@@ -52,7 +53,7 @@ export class EventRelay {
   constructor(private readonly deps: EventRelayDeps) {}
 
   private get streams(): string[] {
-    return Object.values(this.deps.queues).map((q) => q.keys.events ?? q.toKey('events'));
+    return this.deps.queues.map(eventsKey);
   }
 
   /** Creates the consumer group (from now on) and starts reading. */
@@ -140,10 +141,8 @@ export class EventRelay {
   }
 
   private async relayCheck(stream: string, checkId: string): Promise<void> {
-    const queue = stream.includes(`:${queueNames.batch}:`)
-      ? this.deps.queues.batch
-      : this.deps.queues.realtime;
-    const job = await queue.getJob(checkId);
+    const queue = this.deps.queues.find((q) => eventsKey(q) === stream);
+    const job = await queue?.getJob(checkId);
     const owner = job?.data.submittedBy;
     if (!job || !owner) return;
     const state = await job.getState();

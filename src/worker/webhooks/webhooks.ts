@@ -31,10 +31,10 @@ export async function startWebhooks(
     config.QUEUE_PREFIX,
     deliverySettings(config),
   );
-  const runs = new RunStore(connection, config.QUEUE_PREFIX, queues.queues.batch, 0);
+  const runs = new RunStore(connection, config.QUEUE_PREFIX, queues.runQueues(), 0);
   const relay = new EventRelay({
     blocking: createRedis(config.REDIS_URL, { name: 'eq-webhook-relay' }),
-    queues: queues.queues,
+    queues: [queues.queues.realtime, queues.queues.batch, queues.stediBatch.checks],
     runs,
     endpoints,
     deliveries,
