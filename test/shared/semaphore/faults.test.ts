@@ -365,3 +365,32 @@ it('says batch waits here as soon as a batch acquire starts, before any round fi
   expect(published).toContain('batch-demand');
   await run(lease.release());
 });
+
+it('(4) does not spin on an expired slot its waiters may not use (a dead holder of a reserved slot)', async () => {
+  const store = new MemorySemaphoreStore();
+  const capacity = 2;
+  // A realtime holder that died: its lease on the reserved slot (1) ended long ago.
+  const t0 = Date.now();
+  await run(
+    store.claim(
+      name,
+      1,
+      { owner: 'dead', pool: 'realtime', now: t0, leaseUntil: t0 + 10 },
+      { leaseEndedBefore: t0, callStartedBefore: t0 },
+    ),
+  );
+  await vi.advanceTimersByTimeAsync(1_000);
+  const a = make(store, { capacity, realtimeReserved: 1 });
+  const b = make(store, { capacity, realtimeReserved: 1 });
+  // A holds the one shared slot; B's batch waiter may not take the claimable reserved one.
+  await run(a.acquire({ pool: 'batch' }));
+  const waiting = b.acquire({ pool: 'batch' });
+  waiting.catch(() => undefined);
+  await vi.advanceTimersByTimeAsync(100);
+  const reads = store.requests.listSlots;
+  await vi.advanceTimersByTimeAsync(5_000);
+  // About one read per fallback check (500 ms, jittered) and per lease end of A's cached view:
+  // a wake at 0 ms for the reserved slot read hundreds of times.
+  expect(store.requests.listSlots - reads).toBeLessThanOrEqual(20);
+  expect(b.heldSlots()).toEqual([]);
+});
