@@ -106,6 +106,23 @@ describe('answer cache', () => {
     });
     expect(bad.response.status).toBe(400);
     expect(bad.error?.issues?.[0]?.path).toBe('Cache-Control');
+
+    // A request's own max-age bounds the answers it accepts: one older than it calls again.
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await submit(request('SIM0000101'), 'max-age=1')).cached).toBeUndefined();
+    expect(w.simulator.stats().requests).toBe(6);
+    expect((await submit(request('SIM0000101'), 'max-age=60')).cached).toBe(true);
+    expect(w.simulator.stats().requests).toBe(6);
+    // Another tenant (API key) never gets this tenant's answers: its own call.
+    const other = apiClient(p!.url, keys.submit);
+    const { data: theirs } = await other.POST('/v1/eligibility', {
+      body: { request: request('SIM0000101') },
+    });
+    const theirJob = await w.queues.get(theirs?.id ?? '');
+    if (!theirJob) throw new Error('no check for the other tenant');
+    expect(await w.waitFor(theirJob)).toBe('completed');
+    expect((await w.queues.get(theirJob.id ?? ''))?.returnvalue?.cached).toBeUndefined();
+    expect(w.simulator.stats().requests).toBe(7);
   }, 60_000);
 
   it('is off by default: every check calls', async () => {

@@ -1,8 +1,8 @@
 /**
  * The answer cache and in-flight coalescing, in Redis. A check is keyed by a keyed digest (the
- * data cipher's HMAC) of the request as sent to Stedi, less the X12 transport ids, plus today's
- * date when it names no date of service (Stedi then answers for today): no patient value appears
- * in a key. Entries hold the sealed answer and summary, so they are encrypted like every record,
+ * data cipher's HMAC) of its tenant and the request as sent to Stedi, less the X12 transport ids,
+ * plus today's date when it names no date of service (Stedi then answers for today): no patient
+ * value appears in a key. Entries hold the sealed answer and summary, so they are encrypted like every record,
  * and expire after ANSWER_CACHE_MAX_AGE_SECONDS.
  *
  * Coalescing: the first check of a key takes a short lease (`inflight`, SET NX, bounded by
@@ -77,10 +77,16 @@ export class AnswerCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The key of a request as sent to `endpoint`. */
-  keyOf(endpoint: string, body: Record<string, unknown>): string {
+  /**
+   * The key of a request of `tenant` (the API key that submitted it) as sent to `endpoint`.
+   * Answers are shared within a tenant only: two clinics on one Stedi account never get each
+   * other's answers, nor learn from a hit that the other checked this patient.
+   */
+  keyOf(tenant: string, endpoint: string, body: Record<string, unknown>): string {
     const day = namesDateOfService(body) ? '' : new Date(this.now()).toISOString().slice(0, 10);
-    return this.cipher.digest(`answer-cache|${endpoint}|${day}|${canonical(body)}`);
+    return this.cipher.digest(
+      `answer-cache|${JSON.stringify(tenant)}|${endpoint}|${day}|${canonical(body)}`,
+    );
   }
 
   /** A stored answer no older than `maxAgeSeconds` (and the cache's own bound). */

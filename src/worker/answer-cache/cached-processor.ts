@@ -118,7 +118,9 @@ function keyOf(job: Job<CheckJobData, CheckJobResult>, deps: CachedProcessorDeps
     const parsed = checkRequestSchema.safeParse(deps.cipher.open(job.data.request));
     if (!parsed.success) return undefined;
     const body = convertRequest(parsed.data, deps.endpoint);
-    return body.ok ? deps.cache.keyOf(deps.endpoint, body.body) : undefined;
+    return body.ok
+      ? deps.cache.keyOf(job.data.submittedBy ?? '', deps.endpoint, body.body)
+      : undefined;
   } catch {
     return undefined;
   }
