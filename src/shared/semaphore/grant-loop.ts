@@ -57,6 +57,10 @@ export interface LoopHost {
 export class GrantLoop {
   private view = new Map<number, SlotRecord>();
   private viewLoaded = false;
+  /** When the view was read (this process's clock). */
+  private viewReadAt = -Infinity;
+  /** Slots a release hint showed free since the read, with when. */
+  private readonly freedAt = new Map<number, number>();
   private pumping = false;
   private pumpAgain = false;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -102,6 +106,7 @@ export class GrantLoop {
   forget(slot: number): void {
     if (this.host.keeper.has(slot) || this.claiming.has(slot)) return;
     this.view.delete(slot);
+    this.freedAt.set(slot, this.host.now());
   }
 
   /** One round now, with a fresh read; resolves when it is done. */
@@ -252,7 +257,7 @@ export class GrantLoop {
     const owner = host.newOwner();
     const leaseUntil = now + host.leaseMs;
     const callStartedAt = waiter.markCallStart ? now + host.coverAheadMs : undefined;
-    const seenFree = this.view.get(slot)?.owner === undefined;
+    const seenFree = this.seenFreeWithinLease(slot, now);
     let ok: boolean;
     try {
       ok = await host.store.claim(
@@ -351,10 +356,25 @@ export class GrantLoop {
   }
 
   private async refreshView(): Promise<void> {
+    // Sent at: the answer shows the slots as they were at some moment after this.
+    const readAt = this.host.now();
     const records = await this.host.store.listSlots(this.host.name);
     this.view = new Map(records.map((r) => [r.slot, r]));
+    this.viewReadAt = readAt;
+    this.freedAt.clear();
     this.viewLoaded = true;
     this.host.demand.settleRefills(this.idleInView());
+  }
+
+  /**
+   * Whether the view showed `slot` free less than a lease ago. Only then may a claim ask for a
+   * slot with no holder (ClaimWrite.seenFree): anyone who took it since holds a lease that has
+   * not run out, so the full condition would refuse as well. An older view may hide a holder
+   * that died meanwhile, whose slot only the full condition takes over at once.
+   */
+  private seenFreeWithinLease(slot: number, now: number): boolean {
+    if (this.view.get(slot)?.owner !== undefined) return false;
+    return now - (this.freedAt.get(slot) ?? this.viewReadAt) <= this.host.leaseMs;
   }
 
   /** Sleeps until the next slot could become claimable, or the jittered fallback, whichever first. */

@@ -394,3 +394,29 @@ it('(4) does not spin on an expired slot its waiters may not use (a dead holder 
   expect(store.requests.listSlots - reads).toBeLessThanOrEqual(20);
   expect(b.heldSlots()).toEqual([]);
 });
+
+it('(review) takes over at once a slot its view, older than a lease, showed free while a holder died on it', async () => {
+  const store = new MemorySemaphoreStore();
+  const p = make(store, { fallbackCheckMs: 10_000 });
+  const first = await run(p.acquire({ pool: 'batch' }));
+  await run(first.release()); // P's view now shows the slot free, and P waits for nothing.
+  // Another process takes the slot and dies: its lease is never renewed.
+  const t = Date.now();
+  await run(
+    store.claim(
+      name,
+      0,
+      { owner: 'dead', pool: 'batch', now: t, leaseUntil: t + timing.leaseMs },
+      { leaseEndedBefore: t, callStartedBefore: t },
+    ),
+  );
+  await vi.advanceTimersByTimeAsync(timing.leaseMs + timing.skewMarginMs + 1_000);
+  const claims = store.requests.claim;
+  const granted = settledAt(p.acquire({ pool: 'batch' }));
+  const askedAt = Date.now();
+  for (let i = 0; i < 20 && granted() === undefined; i++) await vi.advanceTimersByTimeAsync(10);
+  // One claim with the full condition; a claim asking for a free slot was refused and the
+  // waiter slept until the fallback check (10 s).
+  expect((granted() ?? Infinity) - askedAt).toBeLessThan(100);
+  expect(store.requests.claim - claims).toBe(1);
+});

@@ -86,8 +86,8 @@ describe.each(stores)('%s store', (_label, makeStore) => {
     // The same owner again: a retry of the claim that landed.
     expect(await claim('a', now + 1, { seenFree: true })).toBe(true);
     expect(await claim('b', now + 1_000, { seenFree: true })).toBe(false);
-    // An expired lease the full condition would take over is refused: the claimer's view was
-    // wrong about the slot, so it reads again rather than taking it on a guess.
+    // An expired lease the full condition would take over is refused: seenFree is only for a
+    // view less than a lease old (grant-loop.ts), where anyone who took the slot since is live.
     const past = now + 1 + 15_000 + skew + 1;
     expect(await claim('b', past, { seenFree: true })).toBe(false);
     expect((await slot())?.owner).toBe('a');
