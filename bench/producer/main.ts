@@ -31,6 +31,7 @@ import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { percentile } from '../support/holds.js';
 import { spawnBenchChild, type BenchChild } from '../support/processes.js';
 import { checkRequest } from '../system/requests.js';
+import { postWithWrk, type Wrk } from './wrk.js';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -82,12 +83,7 @@ const config = loadConfig({ ...baseEnv, QUEUE_PREFIX: 'bench-raw' });
 const raw = CheckQueues.fromConfig(redis, config);
 const headers = { authorization: 'Bearer local-dev-key', 'content-type': 'application/json' };
 const postBody = JSON.stringify({ priority: 'batch', request: checkRequest('WRK1') });
-const wrkScript = join(tmpdir(), 'eq-bench-post.lua');
-writeFileSync(
-  wrkScript,
-  `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n` +
-    `wrk.headers["Authorization"] = "${headers.authorization}"\nwrk.body = '${postBody}'\n`,
-);
+const wrk = postWithWrk(headers.authorization, postBody, HTTP_CONNECTIONS);
 const now = () => performance.now();
 const figures: Record<string, number> = {};
 const rounds: { raw: number; one: Wrk; all: Wrk }[] = [];
@@ -95,13 +91,13 @@ const rounds: { raw: number; one: Wrk; all: Wrk }[] = [];
 try {
   // Warm-up of both paths (JIT, connections, scripts loaded in Redis).
   await rawLoop(1_000);
-  await wrk(single, 2_000);
-  await wrk(several, 2_000);
+  await wrk(url(single), 2_000);
+  await wrk(url(several), 2_000);
 
   for (let r = 0; r < ROUNDS; r++) {
     const rawRate = await fresh(() => rawLoop(PHASE_MS));
-    const one = await fresh(() => wrk(single, PHASE_MS));
-    const all = await fresh(() => wrk(several, PHASE_MS));
+    const one = await fresh(() => wrk(url(single), PHASE_MS));
+    const all = await fresh(() => wrk(url(several), PHASE_MS));
     rounds.push({ raw: rawRate, one, all });
   }
   const median = (f: (r: (typeof rounds)[number]) => number) => percentile(rounds.map(f), 50);
@@ -214,26 +210,6 @@ async function rawLoop(ms: number): Promise<number> {
   return done / ((now() - start) / 1000);
 }
 
-interface Wrk {
-  readonly rate: number;
-  readonly p50: number;
-  readonly p99: number;
-}
-
-/** Runs wrk with HTTP_CONNECTIONS connections against one producer. */
-async function wrk(port: number, ms: number): Promise<Wrk> {
-  const { stdout } = await run('wrk', [
-    '-t1',
-    `-c${HTTP_CONNECTIONS}`,
-    `-d${ms / 1000}s`,
-    '--latency',
-    '-s',
-    wrkScript,
-    `${url(port)}/v1/eligibility`,
-  ]);
-  return parseWrk(stdout);
-}
-
 /** POSTs to `port` at `rate` per second for `ms` with h2load; latencies from its per-request log. */
 async function atRate(port: number, rate: number, ms: number) {
   const body = join(tmpdir(), 'eq-bench-post.json');
@@ -266,20 +242,5 @@ async function atRate(port: number, rate: number, ms: number) {
     p99: percentile(ok, 99),
     max: percentile(ok, 100),
     non2xx: rows.length - ok.length,
-  };
-}
-
-function parseWrk(out: string): Wrk {
-  if (/Non-2xx/.test(out)) throw new Error(`wrk saw non-2xx answers:\n${out}`);
-  const ms = (label: string) => {
-    const m = new RegExp(`${label}\\s+([\\d.]+)(us|ms|s)`).exec(out);
-    if (!m) throw new Error(`no ${label} in wrk output:\n${out}`);
-    const v = Number(m[1]);
-    return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
-  };
-  return {
-    rate: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-    p50: ms('50%'),
-    p99: ms('99%'),
   };
 }
