@@ -2,6 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CheckQueues } from '../shared/check-queues.js';
 import type { Priority } from '../shared/queues.js';
+import type { SchedulingStateView } from '../shared/scheduling/state-view.js';
 import { clusterMetricsSource, inProducerCluster } from './producer-cluster.js';
 
 const states = ['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'] as const;
@@ -15,11 +16,32 @@ export interface ProducerMetrics {
   scrape(): Promise<string>;
 }
 
-/** Creates the producer metrics; queue depth is read from Redis when scraped. */
-export function createProducerMetrics(queues: CheckQueues): ProducerMetrics {
+/**
+ * Creates the producer metrics; queue depth, and each recent payer's breaker from the scheduler's
+ * shared state, are read from Redis when scraped.
+ */
+export function createProducerMetrics(
+  queues: CheckQueues,
+  schedulingState?: () => Promise<SchedulingStateView>,
+): ProducerMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const r = [registry];
+  if (schedulingState)
+    new Gauge({
+      // The workers' gauge of the same name covers only payers with checks in them now; a payer
+      // whose checks are all parked would drop out of it, and the breaker alert with it.
+      name: 'eq_payer_breaker_open',
+      aggregator: 'first',
+      help: '1 while the payer breaker is open, for every payer active in the last 10 minutes (shared state)',
+      labelNames: ['payer'],
+      registers: r,
+      async collect() {
+        this.reset();
+        for (const p of (await schedulingState()).payers)
+          this.set({ payer: p.payer }, p.breaker === 'open' ? 1 : 0);
+      },
+    });
   new Gauge({
     name: 'eq_queue_jobs',
     // Every producer of a cluster reads the same Redis: one reading, not their sum.

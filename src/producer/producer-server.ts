@@ -97,7 +97,13 @@ export async function startProducer(
   // Answer with the stored overrides from the first request on, but never hold startup on Redis.
   await Promise.race([limitsWatch.ready(), delay(2_000, undefined, { ref: false })]);
   const semaphoreStatus = () => inspectSemaphore(store, inspectParamsFromConfig(config));
-  const schedulingState = () => readSchedulingState(redis, config.QUEUE_PREFIX, limits);
+  const schedulingState = () =>
+    readSchedulingState(
+      redis,
+      config.QUEUE_PREFIX,
+      limits,
+      Math.min(config.STEDI_CONCURRENCY, config.PAYER_INITIAL_CONCURRENCY),
+    );
   const slotNotes = new SlotNotes(
     redis,
     config.QUEUE_PREFIX,
@@ -111,7 +117,7 @@ export async function startProducer(
     redisHealth,
     queues,
     events,
-    metrics: createProducerMetrics(queues),
+    metrics: createProducerMetrics(queues, schedulingState),
     redactBoard: overrides.redactBoard ?? true,
     ...(tracing ? { tracer: tracing.tracer } : {}),
     logger,

@@ -27,6 +27,7 @@ export interface WorkerMetrics {
   readonly payerBreakerOpen: Gauge<'payer'>;
   readonly payerWaiting: Gauge<'payer'>;
   readonly tenantInFlight: Gauge<'tenant'>;
+  readonly tenantWaiting: Gauge<'tenant'>;
   readonly realtimeHeadroom: Gauge;
   readonly dynamoRequests: Gauge;
   /** The batch route's (calls to Stedi's Batch Eligibility API, routed checks finished). */
@@ -134,6 +135,12 @@ export function createWorkerMetrics(): WorkerMetrics {
     tenantInFlight: new Gauge({
       name: 'eq_tenant_in_flight',
       help: 'Checks of each tenant (API key) holding or about to hold a slot, across all workers',
+      labelNames: ['tenant'],
+      registers: r,
+    }),
+    tenantWaiting: new Gauge({
+      name: 'eq_tenant_checks_waiting',
+      help: 'Checks of each tenant (API key) waiting for a slot in this worker',
       labelNames: ['tenant'],
       registers: r,
     }),

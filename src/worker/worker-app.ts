@@ -460,6 +460,7 @@ function updateKeyMetrics(metrics: WorkerMetrics, scheduler: KeyScheduler): void
     metrics.payerBreakerOpen,
     metrics.payerWaiting,
     metrics.tenantInFlight,
+    metrics.tenantWaiting,
   ])
     g.reset();
   for (const p of view.payers) {
@@ -469,6 +470,7 @@ function updateKeyMetrics(metrics: WorkerMetrics, scheduler: KeyScheduler): void
     metrics.payerWaiting.set({ payer: p.payer }, view.waitingByPayer.get(p.payer) ?? 0);
   }
   for (const t of view.tenants) metrics.tenantInFlight.set({ tenant: t.tenant }, t.inFlight);
+  for (const [tenant, n] of view.waitingByTenant) metrics.tenantWaiting.set({ tenant }, n);
 }
 
 async function serveMetrics(

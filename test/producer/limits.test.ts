@@ -57,7 +57,8 @@ describe('GET /v1/limits', () => {
         lending: { floor: 0, waitTargetMs: 100, waitPercentile: 99 },
       },
       state: {
-        payers: [{ payer: '87726', inFlight: 1, earnedConcurrency: 0, cap: 3, breaker: 'closed' }],
+        // No answer yet: it runs what every payer starts at (PAYER_INITIAL_CONCURRENCY, 2).
+        payers: [{ payer: '87726', inFlight: 1, earnedConcurrency: 2, cap: 3, breaker: 'closed' }],
         tenants: [{ tenant: 'clinic', inFlight: 1, weight: 2, maxConcurrency: 5 }],
       },
     });

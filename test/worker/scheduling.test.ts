@@ -4,8 +4,8 @@
  * to an open payer fails at once with a clear reason.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { LimitsStore } from '../../src/shared/scheduling/limits-store.js';
 import { checkRequest } from '../support/fixtures.js';
+import { producerEnv } from '../support/producer-env.js';
 import { workerEnv, type WorkerEnv } from '../support/worker-env.js';
 
 let env: WorkerEnv | undefined;
@@ -17,9 +17,10 @@ afterEach(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('scheduler in the workers', () => {
-  it('applies a tenant limit changed at run time in every worker within 5 s', async () => {
+  it('applies a tenant limit changed through PUT /admin/limits in every worker within 5 s', async () => {
+    // Default refresh (LIMITS_REFRESH_MS 1 s), as deployed.
     env = await workerEnv(
-      { STEDI_CONCURRENCY: '4', STEDI_REALTIME_RESERVED: '0', LIMITS_REFRESH_MS: '500' },
+      { STEDI_CONCURRENCY: '4', STEDI_REALTIME_RESERVED: '0' },
       { concurrency: 4, latency: { medianMs: 200, sigma: 0, maxMs: 1_000 } },
     );
     await Promise.all([env.startWorker(), env.startWorker()]);
@@ -30,10 +31,16 @@ describe('scheduler in the workers', () => {
     );
     await sleep(1_000);
     expect(env.simulator.stats().maxInFlight).toBe(4);
-    await new LimitsStore(env.redis, env.config.QUEUE_PREFIX).set(
-      { tenants: { 'tenant-a': { maxConcurrency: 1 } } },
-      'test',
-    );
+    const producer = await producerEnv({ ...env.deployment, STEDI_CONCURRENCY: '4' });
+    try {
+      const res = await producer.call('/admin/limits', {
+        method: 'PUT',
+        body: JSON.stringify({ tenants: { 'tenant-a': { maxConcurrency: 1 } } }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      await producer.close();
+    }
     await sleep(5_000);
     const completed = async () =>
       (await Promise.all(jobs.map((j) => j.getState()))).filter((st) => st === 'completed').length;
@@ -85,6 +92,16 @@ describe('scheduler in the workers', () => {
       expect(await job?.getState()).toMatch(/delayed|waiting|prioritized/);
     }
     expect(attempts).toBeLessThanOrEqual(downCalls);
+    // The breaker shows in the metrics while every DOWN check is parked (no worker holds one):
+    // the producer reads it from the shared state, open for DOWN only.
+    const producer = await producerEnv(env.deployment);
+    try {
+      const metrics = await (await producer.call('/metrics', { key: null })).text();
+      expect(metrics).toMatch(/^eq_payer_breaker_open\{payer="DOWN"\} 1$/m);
+      expect(metrics).toMatch(/^eq_payer_breaker_open\{payer="87726"\} 0$/m);
+    } finally {
+      await producer.close();
+    }
 
     const before = env.simulator.stats().byPayer.DOWN?.started ?? 0;
     const rt = await env.queues.add('realtime', checkRequest('SIMDRT', 'DOWN'));

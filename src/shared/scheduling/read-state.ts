@@ -12,6 +12,8 @@ export async function readSchedulingState(
   redis: Redis,
   prefix: string,
   limits: EffectiveLimits,
+  /** What a payer with no answers yet may run (PAYER_INITIAL_CONCURRENCY, at most L). */
+  initialConcurrency: number,
   now = Date.now(),
 ): Promise<SchedulingStateView> {
   const keys = new SchedulerKeys(prefix);
@@ -50,7 +52,8 @@ export async function readSchedulingState(
     payers.push({
       payer: e.id,
       inFlight,
-      earnedConcurrency: Math.floor(Number(h.earned ?? 0)),
+      // A payer with no answers yet runs what the scheduler starts every payer at, not 0.
+      earnedConcurrency: Math.floor(Number(h.earned ?? initialConcurrency)),
       cap: payerCap(limits, e.id),
       breaker,
       ...(openUntil > 0 ? { probeAt: new Date(openUntil).toISOString() } : {}),

@@ -175,6 +175,7 @@ export class KeyScheduler {
     payers: { payer: string; inFlight: number; earned: number | undefined; open: boolean }[];
     tenants: { tenant: string; inFlight: number }[];
     waitingByPayer: Map<string, number>;
+    waitingByTenant: Map<string, number>;
   } {
     const payers: ReturnType<KeyScheduler['snapshot']>['payers'] = [];
     const tenants: ReturnType<KeyScheduler['snapshot']>['tenants'] = [];
@@ -193,9 +194,12 @@ export class KeyScheduler {
       });
     }
     const waitingByPayer = new Map<string, number>();
-    for (const a of this.waiting)
+    const waitingByTenant = new Map<string, number>();
+    for (const a of this.waiting) {
       waitingByPayer.set(a.keys.payer, (waitingByPayer.get(a.keys.payer) ?? 0) + 1);
-    return { payers, tenants, waitingByPayer };
+      waitingByTenant.set(a.keys.tenant, (waitingByTenant.get(a.keys.tenant) ?? 0) + 1);
+    }
+    return { payers, tenants, waitingByPayer, waitingByTenant };
   }
 
   /** Counts a realtime arrival for the lending policy. */

@@ -4,7 +4,11 @@
  * point every process walked the same slots and half the claims were lost to another's.
  */
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { Semaphore, type HintChannel, type SlotLease } from '../../../src/shared/semaphore/index.js';
+import {
+  Semaphore,
+  type HintChannel,
+  type SlotLease,
+} from '../../../src/shared/semaphore/index.js';
 import type { ReleaseHint } from '../../../src/shared/semaphore/types.js';
 import { MemorySemaphoreStore } from '../../support/memory-semaphore-store.js';
 
