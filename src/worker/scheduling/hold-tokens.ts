@@ -13,11 +13,11 @@ import { RedisScript } from '../../shared/clients/redis-script.js';
 // ARGV: 1 now, 2 expiry, 3 token, 4 pool, 5 initial, 6 cap, 7 tenantMax, 8 npiCap, 9 probeMs,
 //       10 payer, 11 tenant, 12 hasNpi, 13 ttlMs, 14 contended, 15 job key prefix, 16 how many
 //       queued checks to look at (0: none), 17 scheduler key prefix, 18 another payer is active
-//       (earned concurrency applies).
-// When the payer is at its earned concurrency or cap and the worker has not looked at the queue
-// yet, its head decides: another payer's check there whose payer runs below the concurrency it has
-// earned, breaker not open, waits for this one's slots. (Keys are built by name, as BullMQ's own
-// scripts do.)
+//       (earned concurrency applies), 19 tenants with a limit (JSON: { tenant: max }).
+// When the payer is at its cap and the worker does not know it to be contended, the queue's head
+// decides: another payer's check there whose payer runs below the concurrency it has earned,
+// breaker not open, and whose tenant is below its own limit, waits for this one's slots. (Keys
+// are built by name, as BullMQ's own scripts do.)
 const lua = `
 local now = tonumber(ARGV[1])
 for i = 2, 4 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now) end
@@ -40,11 +40,23 @@ if batch then
   if held >= contendedLimit then
     local contended = ARGV[14] == '1'
     if not contended and tonumber(ARGV[16]) > 0 then
+      local tenantMaxOf = cjson.decode(ARGV[19])
+      local tenantFull = {}
       local seen = {}
       for _, id in ipairs(redis.call('ZRANGE', KEYS[6], 0, tonumber(ARGV[16]) - 1)) do
         local name = redis.call('HGET', ARGV[15] .. id, 'name')
-        local other = name and string.match(name, '^check:([^:]+)')
-        if other and other ~= ARGV[10] and not seen[other] then
+        local other, otherTenant = nil, nil
+        if name then other, otherTenant = string.match(name, '^check:([^:]+):(.*)$') end
+        local held_back = false
+        local tmax = otherTenant and tenantMaxOf[otherTenant]
+        if tmax then
+          if tenantFull[otherTenant] == nil then
+            tenantFull[otherTenant] =
+              redis.call('ZCOUNT', ARGV[17] .. 'held:tenant:' .. otherTenant, now, '+inf') >= tmax
+          end
+          held_back = tenantFull[otherTenant]
+        end
+        if other and other ~= ARGV[10] and not held_back and not seen[other] then
           seen[other] = true
           local running = redis.call('ZCOUNT', ARGV[17] .. 'held:payer:' .. other, now, '+inf')
           local oh = redis.call('HMGET', ARGV[17] .. 'payer:' .. other, 'earned', 'openUntil')
@@ -113,6 +125,11 @@ export interface HoldRequest {
   readonly tenantMax: number;
   /** 0 for no cap. */
   readonly npiCap: number;
+  /**
+   * Every tenant with a concurrency limit: a queued check its tenant holds back waits for none of
+   * this payer's slots.
+   */
+  readonly tenantLimits: ReadonlyMap<string, number>;
 }
 
 /**
@@ -146,6 +163,8 @@ export async function holdTokens(
       r.queueHead,
       r.schedPrefix,
       r.othersActive ? '1' : '0',
+      // An object even when empty (cjson decodes {} and [] alike; either indexes to nil).
+      JSON.stringify(Object.fromEntries(r.tenantLimits)),
     ],
   );
   return reply === 2 ? 'probe' : reply === 1 ? 'taken' : 'refused';

@@ -391,11 +391,6 @@ export class KeyScheduler {
     }
   }
 
-  /** @internal True when the queue head was read recently enough to skip reading it in Lua. */
-  queueReadFresh(): boolean {
-    return this.now() - this.queueReadAt < QUEUE_READ_EVERY_MS * 3;
-  }
-
   private async refresh(): Promise<void> {
     const { redis } = this.options;
     const now = this.now();
@@ -587,8 +582,12 @@ export class CheckAdmission {
         queued: s.options.queue?.prioritized ?? `${s.keys.prefix}:sched:none`,
       },
       jobPrefix: s.options.queue?.jobPrefix ?? `${s.keys.prefix}:sched:none:`,
-      // The Lua look at the queue is for a worker that has not looked itself yet (start-up).
-      queueHead: s.queueReadFresh() ? 0 : QUEUE_HEAD,
+      // The script looks at the queue head itself, and only for a payer at its contended limit
+      // that this worker does not know to be contended: the worker's own look is up to a second
+      // old, and one taken just before another payer's run was enqueued let a capped payer fill
+      // every lane (a flaky head-of-line test showed SLOW at 4 with its cap at 1).
+      queueHead: QUEUE_HEAD,
+      tenantLimits: limitedTenants(limits),
       schedPrefix: `${s.keys.prefix}:sched:`,
       payer,
       tenant,
@@ -660,4 +659,12 @@ export class CheckAdmission {
     this.reserved = false;
     for (const k of this.kinds) this.scheduler.adjust(k.kind, k.id, 'pending', -1);
   }
+}
+
+/** The tenants with a concurrency limit, and their limits. */
+function limitedTenants(limits: EffectiveLimits): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [tenant, t] of Object.entries(limits.tenants))
+    if (t.maxConcurrency !== undefined) out.set(tenant, t.maxConcurrency);
+  return out;
 }

@@ -40,6 +40,7 @@ function request(p: string, over: Partial<HoldRequest> = {}): HoldRequest {
     othersActive: false,
     tenantMax: 0,
     npiCap: 0,
+    tenantLimits: new Map(),
     ...over,
   };
 }
@@ -72,4 +73,21 @@ it('ARGV 18 (others active) applies earned concurrency', async () => {
   await hold(p, 4);
   expect(await holdTokens(redis, request(p, { othersActive: true, cap: 100 }))).toBe('refused');
   expect(await holdTokens(redis, request(p, { cap: 100 }))).toBe('taken');
+});
+
+it('ARGV 19 (tenant limits): a queued check its tenant holds back is not contention', async () => {
+  const p = uniqueName('argv');
+  await hold(p, 2);
+  await redis.zadd(`${p}:batch:prioritized`, 1, 'job1');
+  await redis.hset(`${p}:batch:job1`, 'name', 'check:OTHER:tenant-a');
+  const limits = new Map([['tenant-a', 1]]);
+  // tenant-a below its limit of 1: its queued check waits for slots, the cap applies.
+  expect(await holdTokens(redis, request(p, { queueHead: 10, tenantLimits: limits }))).toBe(
+    'refused',
+  );
+  // tenant-a at its limit: that check could not use a slot, so no contention.
+  await redis.zadd(`${p}:sched:held:tenant:tenant-a`, NOW + 60_000, 'a1');
+  expect(await holdTokens(redis, request(p, { queueHead: 10, tenantLimits: limits }))).toBe(
+    'taken',
+  );
 });

@@ -80,6 +80,7 @@ async function takePayerProbe(
     othersActive: false,
     tenantMax: 0,
     npiCap: 0,
+    tenantLimits: new Map(),
   });
   return taken !== 'refused';
 }
