@@ -1,12 +1,13 @@
 /**
  * `npm run bench:tracing-cost [-- --before=REV] [--after=REV] [--rounds=R] [--json]`: what the
- * optional OpenTelemetry tracing costs `POST /v1/eligibility`. Four one-process producers on one
+ * optional OpenTelemetry tracing costs `POST /v1/eligibility`. Five one-process producers on one
  * Redis, each POSTed to by wrk (64 connections) in turn, round after round, on an emptied Redis
  * each phase, so machine noise hits them alike; the figures are medians over the rounds:
  *  - `before`: the code just before tracing came in (4ad989e^, extracted with `git archive`);
  *  - `after`: the commit that brought it (4ad989e), tracing off (no OTLP endpoint);
  *  - `head`: this checkout, tracing off;
- *  - `head, tracing on`: this checkout exporting every trace over OTLP/HTTP to a local sink.
+ *  - `head, tracing on`: this checkout exporting every trace over OTLP/HTTP to a local sink;
+ *  - `head, tracing on, 10%`: the same with TRACE_SAMPLE_RATIO=0.1.
  * `afterOffVsBefore` is the cost of tracing when off (the issue's bound: at least 0.95); `head`
  * against `before` also carries everything else that changed since.
  */
@@ -71,6 +72,11 @@ const variants = [
   { id: 'after', root: trees.after, env: {} },
   { id: 'head', root: repo, env: {} },
   { id: 'headTracingOn', root: repo, env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl } },
+  {
+    id: 'headTracingOnTenth',
+    root: repo,
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, TRACE_SAMPLE_RATIO: '0.1' },
+  },
 ];
 const children: BenchChild[] = [];
 const rates: Record<string, number[]> = {};
@@ -118,9 +124,11 @@ const figures = {
   postPerSecondAfterTracingOff: round3(median('after')),
   postPerSecondHeadTracingOff: round3(median('head')),
   postPerSecondHeadTracingOn: round3(median('headTracingOn')),
+  postPerSecondHeadTracingOnTenth: round3(median('headTracingOnTenth')),
   afterOffVsBefore: round3(median('after') / median('before')),
   headOffVsBefore: round3(median('head') / median('before')),
   headOnVsHeadOff: round3(median('headTracingOn') / median('head')),
+  headOnTenthVsHeadOff: round3(median('headTracingOnTenth') / median('head')),
 };
 if (json)
   process.stdout.write(JSON.stringify({ before: BEFORE, after: AFTER, rates, figures }) + '\n');
@@ -129,5 +137,5 @@ else {
     `tracing cost: POST /v1/eligibility, one producer process each, wrk 64 connections, ` +
       `medians of ${ROUNDS} rounds of ${PHASE_MS / 1000} s; before = ${BEFORE}, after = ${AFTER}`,
   );
-  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(30)} ${v}`);
+  for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(32)} ${v}`);
 }

@@ -124,6 +124,12 @@ export const envSchema = z
      * `<endpoint>/v1/traces` (a collector, Jaeger or Tempo, e.g. http://jaeger:4318).
      */
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.string().url().optional()),
+    /**
+     * Share of submissions traced when tracing is on, 0 to 1 (by trace id, so a trace is kept or
+     * dropped whole): exporting every trace costs a CPU-bound producer about a third of its POST
+     * rate (bench:tracing-cost).
+     */
+    TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
     /** Port of the worker's Prometheus /metrics; 0 picks a free port, -1 turns it off. */
     WORKER_METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9464),
     /** Delay before a check refused with 429 is tried again, in ms (not an attempt). */

@@ -25,6 +25,7 @@ import {
   BatchSpanProcessor,
   ParentBasedSampler,
   SamplingDecision,
+  TraceIdRatioBasedSampler,
   SimpleSpanProcessor,
   type Sampler,
   type SamplingResult,
@@ -61,12 +62,16 @@ export interface TracingOptions {
   readonly exporter?: SpanExporter;
   /** Let BullMQ put job results in spans; only the test that proves the leak test sees them. */
   readonly keepJobResults?: boolean;
+  /** Share of submissions traced (TRACE_SAMPLE_RATIO); 1 when not given. */
+  readonly sampleRatio?: number;
 }
 
 /** Tracing as configured: undefined (off) unless OTEL_EXPORTER_OTLP_ENDPOINT is set. */
 export function tracingFromConfig(config: Config, service: string): Tracing | undefined {
   const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT;
-  return endpoint ? startTracing({ service, endpoint }) : undefined;
+  return endpoint
+    ? startTracing({ service, endpoint, sampleRatio: config.TRACE_SAMPLE_RATIO })
+    : undefined;
 }
 
 /** Registers a tracer provider for this process (its context manager and W3C propagation too). */
@@ -76,7 +81,9 @@ export function startTracing(options: TracingOptions): Tracing {
     new OTLPTraceExporter({ url: `${(options.endpoint ?? '').replace(/\/$/, '')}/v1/traces` });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': `eligibility-queue-${options.service}` }),
-    sampler: new ParentBasedSampler({ root: new SubmissionRootSampler() }),
+    sampler: new ParentBasedSampler({
+      root: new SubmissionRootSampler(options.sampleRatio ?? 1),
+    }),
     spanProcessors: [
       options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter),
     ],
@@ -98,24 +105,30 @@ export function startTracing(options: TracingOptions): Tracing {
   };
 }
 
-/** Keeps traces that start with a submission; drops BullMQ's background spans without a parent. */
-class SubmissionRootSampler implements Sampler {
+/**
+ * Keeps traces that start with a submission, `ratio` of them by trace id; drops BullMQ's
+ * background spans without a parent.
+ */
+export class SubmissionRootSampler implements Sampler {
+  private readonly byTraceId: TraceIdRatioBasedSampler;
+
+  constructor(private readonly ratio: number) {
+    this.byTraceId = new TraceIdRatioBasedSampler(ratio);
+  }
+
   shouldSample(
-    _context: Context,
-    _traceId: string,
+    context: Context,
+    traceId: string,
     spanName: string,
     _kind: SpanKind,
     _attributes: Attributes,
     _links: Link[],
   ): SamplingResult {
-    return {
-      decision: traceRoots.test(spanName)
-        ? SamplingDecision.RECORD_AND_SAMPLED
-        : SamplingDecision.NOT_RECORD,
-    };
+    if (!traceRoots.test(spanName)) return { decision: SamplingDecision.NOT_RECORD };
+    return this.byTraceId.shouldSample(context, traceId);
   }
 
   toString(): string {
-    return 'SubmissionRootSampler';
+    return `SubmissionRootSampler{ratio=${this.ratio}}`;
   }
 }
