@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import { generateDataKeySpec } from '../../src/shared/crypto/data-cipher.js';
 import { freePort } from '../../src/shared/local/free-port.js';
 import { startLocalRedis } from '../../src/shared/local/redis-server.js';
+import { startChildDynalite } from '../../src/shared/local/dynalite-server.js';
 import { waitForHttp } from '../../src/shared/local/wait-for-http.js';
 import { percentile } from '../support/holds.js';
 import { spawnBenchChild, type BenchChild } from '../support/processes.js';
@@ -55,11 +56,14 @@ const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 const trees = { before: extract(BEFORE), after: extract(AFTER) };
 const redisServer = await startLocalRedis();
+// The producers' DynamoDB (the semaphore status), local: none of them may look for AWS.
+const dynamo = await startChildDynalite();
 const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
 const baseEnv = {
   NODE_ENV: 'development',
   LOG_LEVEL: 'warn',
   REDIS_URL: redisServer.url,
+  DYNAMODB_ENDPOINT: dynamo.endpoint,
   DATA_ENCRYPTION_KEYS: generateDataKeySpec(),
   BATCH_BACKLOG_LIMIT: '100000000',
   RATE_LIMIT_PER_SECOND: '100000000',
@@ -112,7 +116,7 @@ try {
   for (const c of children) c.process.kill('SIGTERM');
   await Promise.all(children.map((c) => c.exited));
   redis.disconnect();
-  await redisServer.stop();
+  await Promise.allSettled([redisServer.stop(), dynamo.stop()]);
   sink.close();
   for (const dir of Object.values(trees)) rmSync(dir, { recursive: true, force: true });
 }
