@@ -95,6 +95,8 @@ describe('PUT /admin/limits', () => {
       // Above STEDI_REALTIME_RESERVED (2); named alongside the schema's own problems.
       [{ lending: { floor: 3, waitPercentile: 10 } }, ['lending.waitPercentile', 'lending.floor']],
       [{ lending: { floor: 3 } }, ['lending.floor']],
+      // A lone surrogate in a tenant name (Redis's cjson could not read it back).
+      [{ tenants: { '\ud800': { maxConcurrency: 1 } } }, ['tenants.\ud800']],
       [{ queues: {} }, ['(body)']],
       [[], ['(body)']],
     ];

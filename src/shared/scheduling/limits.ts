@@ -16,7 +16,16 @@ export const capSpecSchema = z.union([
 export type CapSpec = z.infer<typeof capSpecSchema>;
 
 const payerIdSchema = z.string().min(1).max(80);
-const tenantNameSchema = z.string().min(1).max(100);
+/** True when `s` has no lone surrogate (Redis's cjson refuses one escaped in JSON). */
+export function wellFormed(s: string): boolean {
+  return !/\p{Cs}/u.test(s);
+}
+
+const tenantNameSchema = z
+  .string()
+  .min(1)
+  .max(100)
+  .refine(wellFormed, 'must be well-formed Unicode (no lone surrogate)');
 
 /** What one tenant (API key) may use of the batch capacity. */
 export const tenantLimitSchema = z

@@ -37,6 +37,7 @@ if batch then
   local earnedLimit = math.floor(tonumber(h[1]) or tonumber(ARGV[5]))
   if ARGV[18] == '1' then limit = earnedLimit end
   local contendedLimit = math.min(earnedLimit, tonumber(ARGV[6]))
+  local contendedBy = nil
   if held >= contendedLimit then
     local contended = ARGV[14] == '1'
     if not contended and tonumber(ARGV[16]) > 0 then
@@ -61,8 +62,12 @@ if batch then
           local running = redis.call('ZCOUNT', ARGV[17] .. 'held:payer:' .. other, now, '+inf')
           local oh = redis.call('HMGET', ARGV[17] .. 'payer:' .. other, 'earned', 'openUntil')
           local earned = math.floor(tonumber(oh[1]) or tonumber(ARGV[5]))
-          if running < earned and (tonumber(oh[2]) or 0) <= now then
+          local otherOpenUntil = tonumber(oh[2]) or 0
+          -- Half-open, a payer runs its one probe and nothing else.
+          if otherOpenUntil > 0 then earned = 1 end
+          if running < earned and otherOpenUntil <= now then
             contended = true
+            contendedBy = other
             break
           end
         end
@@ -71,7 +76,12 @@ if batch then
     if contended then limit = contendedLimit end
   end
   if probing then limit = 1 end
-  if held >= limit then return 0 end
+  if held >= limit then
+    -- Refused on what the queue showed: say who waits, so the worker holds the check back
+    -- (and gives its lane up) instead of asking again until its own look at the queue.
+    if contendedBy and not probing then return {3, contendedBy} end
+    return 0
+  end
   local tenantMax = tonumber(ARGV[7])
   if tenantMax > 0 and redis.call('ZCARD', KEYS[3]) >= tenantMax then return 0 end
   local npiCap = tonumber(ARGV[8])
@@ -134,12 +144,13 @@ export interface HoldRequest {
 
 /**
  * `taken` when the tokens were taken, `probe` when they were and this check is the half-open
- * breaker's probe, `refused` when a limit (or an open breaker) refuses now.
+ * breaker's probe, `refused` when a limit (or an open breaker) refuses now, `contendedBy` when
+ * the payer's cap refuses it because that payer's checks wait at the queue head.
  */
 export async function holdTokens(
   redis: Redis,
   r: HoldRequest,
-): Promise<'taken' | 'probe' | 'refused'> {
+): Promise<'taken' | 'probe' | 'refused' | { readonly contendedBy: string }> {
   const k = r.keys;
   const reply = await script.run(
     redis,
@@ -167,6 +178,7 @@ export async function holdTokens(
       JSON.stringify(Object.fromEntries(r.tenantLimits)),
     ],
   );
+  if (Array.isArray(reply)) return { contendedBy: String(reply[1]) };
   return reply === 2 ? 'probe' : reply === 1 ? 'taken' : 'refused';
 }
 

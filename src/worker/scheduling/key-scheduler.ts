@@ -16,7 +16,12 @@ import type { Redis } from 'ioredis';
 import type { Pool } from '../../shared/semaphore/types.js';
 import { keysOfJobName } from '../../shared/check-queues.js';
 import { SchedulerKeys, type HeldKind } from '../../shared/scheduling/keys.js';
-import { payerCap, tenantLimit, type EffectiveLimits } from '../../shared/scheduling/limits.js';
+import {
+  payerCap,
+  tenantLimit,
+  wellFormed,
+  type EffectiveLimits,
+} from '../../shared/scheduling/limits.js';
 import { freeProbe, holdTokens } from './hold-tokens.js';
 import { recordPayerSignal, type PayerHealthRules, type PayerSignal } from './payer-health.js';
 
@@ -271,6 +276,12 @@ export class KeyScheduler {
     return false;
   }
 
+  /** @internal The token take found `payer`'s checks waiting at the queue head. */
+  noteQueued(payer: string): void {
+    // Until the next look at the queue (which will see it, or that it no longer waits).
+    this.payersQueued = new Set([...this.payersQueued, payer]);
+  }
+
   /** @internal True when a payer other than `payer` has a check that could run waiting. */
   othersWaiting(payer: string): boolean {
     if (this.payersWaiting.some((p) => p !== payer)) return true;
@@ -371,7 +382,11 @@ export class KeyScheduler {
         payers.filter((_, i) => {
           const running = Number(replies[2 * i]?.[1] ?? 0);
           const [earned, openUntil] = (replies[2 * i + 1]?.[1] ?? []) as (string | null)[];
-          const limit = Math.floor(earned ? Number(earned) : this.options.rules.initialConcurrency);
+          // Half-open, a payer runs its one probe and nothing else.
+          const limit =
+            Number(openUntil ?? 0) > 0
+              ? 1
+              : Math.floor(earned ? Number(earned) : this.options.rules.initialConcurrency);
           return running < limit && Number(openUntil ?? 0) <= now;
         }),
       );
@@ -604,6 +619,10 @@ export class CheckAdmission {
       npiCap: limits.payers.npiCap,
     });
     if (taken === 'refused') return false;
+    if (typeof taken === 'object') {
+      s.noteQueued(taken.contendedBy);
+      return false;
+    }
     // The tokens are in Redis now: the pick becomes a token write a refresh may already see.
     this.unreserve();
     for (const k of this.kinds) s.adjust(k.kind, k.id, 'delta', 1);
@@ -665,6 +684,7 @@ export class CheckAdmission {
 function limitedTenants(limits: EffectiveLimits): Map<string, number> {
   const out = new Map<string, number>();
   for (const [tenant, t] of Object.entries(limits.tenants))
-    if (t.maxConcurrency !== undefined) out.set(tenant, t.maxConcurrency);
+    // A name with a lone surrogate would reach the script as an escape cjson refuses.
+    if (t.maxConcurrency !== undefined && wellFormed(tenant)) out.set(tenant, t.maxConcurrency);
   return out;
 }

@@ -61,7 +61,8 @@ it('ARGV 15-17 (queue head): another payer queued below its earned concurrency a
   await hold(p, 2);
   await redis.zadd(`${p}:batch:prioritized`, 1, 'job1');
   await redis.hset(`${p}:batch:job1`, 'name', 'check:OTHER:x');
-  expect(await holdTokens(redis, request(p, { queueHead: 10 }))).toBe('refused');
+  // Refused on what the queue showed, naming who waits (the worker then holds its check back).
+  expect(await holdTokens(redis, request(p, { queueHead: 10 }))).toEqual({ contendedBy: 'OTHER' });
   // OTHER at its earned concurrency (4 tokens): not contention.
   for (let i = 0; i < 4; i++)
     await redis.zadd(`${p}:sched:held:payer:OTHER`, NOW + 60_000, `o${i}`);
@@ -82,12 +83,24 @@ it('ARGV 19 (tenant limits): a queued check its tenant holds back is not content
   await redis.hset(`${p}:batch:job1`, 'name', 'check:OTHER:tenant-a');
   const limits = new Map([['tenant-a', 1]]);
   // tenant-a below its limit of 1: its queued check waits for slots, the cap applies.
-  expect(await holdTokens(redis, request(p, { queueHead: 10, tenantLimits: limits }))).toBe(
-    'refused',
-  );
+  expect(await holdTokens(redis, request(p, { queueHead: 10, tenantLimits: limits }))).toEqual({
+    contendedBy: 'OTHER',
+  });
   // tenant-a at its limit: that check could not use a slot, so no contention.
   await redis.zadd(`${p}:sched:held:tenant:tenant-a`, NOW + 60_000, 'a1');
   expect(await holdTokens(redis, request(p, { queueHead: 10, tenantLimits: limits }))).toBe(
     'taken',
   );
+});
+
+it('queue head: a half-open payer running its probe is not contention; one waiting to probe is', async () => {
+  const p = uniqueName('argv');
+  await hold(p, 2);
+  await redis.zadd(`${p}:batch:prioritized`, 1, 'job1');
+  await redis.hset(`${p}:batch:job1`, 'name', 'check:OTHER:x');
+  // Half-open (its cool-down is over) with a high earned concurrency: it may run one probe only.
+  await redis.hset(`${p}:sched:payer:OTHER`, 'earned', 8, 'openUntil', NOW - 1_000);
+  expect(await holdTokens(redis, request(p, { queueHead: 10 }))).toEqual({ contendedBy: 'OTHER' });
+  await redis.zadd(`${p}:sched:held:payer:OTHER`, NOW + 60_000, 'probe');
+  expect(await holdTokens(redis, request(p, { queueHead: 10 }))).toBe('taken');
 });
