@@ -126,8 +126,7 @@ export const envSchema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: optionalString.pipe(z.string().url().optional()),
     /**
      * Share of submissions traced when tracing is on, 0 to 1 (by trace id, so a trace is kept or
-     * dropped whole): exporting every trace costs a CPU-bound producer about a third of its POST
-     * rate (bench:tracing-cost).
+     * dropped whole): it bounds what the tracing backend receives (bench:tracing-cost).
      */
     TRACE_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
     /** Port of the worker's Prometheus /metrics; 0 picks a free port, -1 turns it off. */
