@@ -49,6 +49,8 @@ if (!realStedi) {
   env.SIMULATOR_PORT ??= '4010';
   env.SIMULATOR_CONCURRENCY ??= env.STEDI_CONCURRENCY ?? '5';
   env.STEDI_BASE_URL = `http://127.0.0.1:${env.SIMULATOR_PORT}`;
+  // The simulator serves the Batch Eligibility API too: routed runs must not look for Stedi's.
+  env.STEDI_BATCH_BASE_URL = env.STEDI_BASE_URL;
   env.STEDI_API_KEY = 'dev-key';
   children.push(run('simulator', 'src/simulator/main.ts'));
 }
