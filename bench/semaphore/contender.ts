@@ -14,7 +14,7 @@ import {
 import { lognormal, seededRandom } from '../../src/shared/random.js';
 import type { Hold } from '../support/holds.js';
 import { withLatency, type StoreCounts } from '../support/latency-store.js';
-import { HttpSemaphoreStore } from '../support/store-server.js';
+import { SocketSemaphoreStore } from '../support/store-server.js';
 import { PollingSemaphore } from './polling-semaphore.js';
 import { IdealSemaphore } from './ideal-semaphore.js';
 
@@ -43,10 +43,9 @@ function slotsOf(): Slots {
   if (variant === 'lease') {
     const pub = new Redis(str('REDIS_URL'));
     const sub = new Redis(str('REDIS_URL'));
+    const remote = e.STORE_URL ? new SocketSemaphoreStore(str('STORE_URL')) : undefined;
     const latent = withLatency(
-      e.STORE_URL
-        ? new HttpSemaphoreStore(str('STORE_URL'))
-        : new DynamoSemaphoreStore(client, str('TABLE')),
+      remote ?? new DynamoSemaphoreStore(client, str('TABLE')),
       Number(e.STORE_LATENCY_MS ?? 0),
     );
     storeCounts = latent.counts;
@@ -79,6 +78,7 @@ function slotsOf(): Slots {
       },
       close: async () => {
         await sem.close();
+        remote?.close();
         pub.disconnect();
         sub.disconnect();
       },

@@ -1,11 +1,16 @@
 /**
- * A SemaphoreStore served over HTTP from one process, for benchmarks across processes where
+ * A SemaphoreStore served from one process over a socket, for benchmarks across processes where
  * dynalite is the bottleneck: dynalite applies about 200 writes a second on our machine (one
  * Node process doing DynamoDB's work), so at L = 200 it, not the protocol, decides the figures.
  * The store behind it is the in-memory one the fault tests use, with DynamoDB's conditions
  * (held equal to dynalite by test/shared/semaphore/store-contract.test.ts).
+ *
+ * The transport is one TCP connection per client carrying newline-delimited JSON with request
+ * ids. It was HTTP through `fetch` first: undici's per-request cost (~5 ms of CPU at start-up,
+ * with ten processes on two cores) made the fill CPU-bound on the harness, not on the protocol,
+ * where each worker has its own CPU and the store's client cost is the AWS SDK's.
  */
-import { createServer, type Server } from 'node:http';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { SemaphoreStore } from '../../src/shared/semaphore/index.js';
 import { MemorySemaphoreStore } from '../../test/support/memory-semaphore-store.js';
@@ -13,50 +18,97 @@ import { MemorySemaphoreStore } from '../../test/support/memory-semaphore-store.
 type Op = keyof SemaphoreStore;
 const ops: readonly Op[] = ['listSlots', 'claim', 'renew', 'release', 'fence', 'forceRelease'];
 
-/** Starts the server on a free port; `url` is what HttpSemaphoreStore takes. */
+interface Request {
+  id: number;
+  op: Op;
+  args: unknown[];
+}
+type Reply = { id: number; result: unknown } | { id: number; error: string };
+
+/** Calls `onLine` for each complete line arriving on `socket`. */
+function readLines(socket: Socket, onLine: (line: string) => void): void {
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    let i;
+    while ((i = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      if (line) onLine(line);
+    }
+  });
+}
+
+/** Starts the server on a free port; `url` is what SocketSemaphoreStore takes. */
 export async function startStoreServer(): Promise<{ url: string; close(): Promise<void> }> {
   const store = new MemorySemaphoreStore();
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      void (async () => {
-        try {
-          const { op, args } = JSON.parse(body) as { op: Op; args: unknown[] };
-          if (!ops.includes(op)) throw new Error(`unknown op ${op}`);
-          const result = await (store[op].bind(store) as (...a: unknown[]) => Promise<unknown>)(
-            ...args,
-          );
-          res
-            .writeHead(200, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ result }));
-        } catch (err) {
-          res.writeHead(500).end(err instanceof Error ? err.message : String(err));
-        }
-      })();
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    readLines(socket, (line) => {
+      const { id, op, args } = JSON.parse(line) as Request;
+      const answer = (reply: Reply) => {
+        if (!socket.destroyed) socket.write(JSON.stringify(reply) + '\n');
+      };
+      if (!ops.includes(op)) return answer({ id, error: `unknown op ${op}` });
+      (store[op].bind(store) as (...a: unknown[]) => Promise<unknown>)(...args).then(
+        (result) => answer({ id, result }),
+        (err: unknown) => answer({ id, error: err instanceof Error ? err.message : String(err) }),
+      );
     });
   });
-  server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    url: `tcp://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
-/** A SemaphoreStore that forwards every request to a store server. */
-export class HttpSemaphoreStore implements SemaphoreStore {
-  constructor(private readonly url: string) {}
+/** A SemaphoreStore that forwards every request to a store server over one connection. */
+export class SocketSemaphoreStore implements SemaphoreStore {
+  private readonly socket: Socket;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private nextId = 0;
 
-  private async call<T>(op: Op, args: unknown[]): Promise<T> {
-    const res = await fetch(`${this.url}/op`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ op, args }),
+  constructor(url: string) {
+    const { hostname, port } = new URL(url);
+    this.socket = createConnection({ host: hostname, port: Number(port), noDelay: true });
+    this.socket.on('error', (err) => this.failAll(err));
+    this.socket.on('close', () => this.failAll(new Error('store server connection closed')));
+    readLines(this.socket, (line) => {
+      const reply = JSON.parse(line) as Reply;
+      const call = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      if (!call) return;
+      if ('error' in reply) call.reject(new Error(`store server: ${reply.error}`));
+      else call.resolve(reply.result);
     });
-    if (!res.ok) throw new Error(`store server: ${res.status} ${await res.text()}`);
-    return ((await res.json()) as { result: T }).result;
+  }
+
+  /** Closes the connection; requests still waiting fail. */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private failAll(err: Error): void {
+    for (const call of this.pending.values()) call.reject(err);
+    this.pending.clear();
+  }
+
+  private call<T>(op: Op, args: unknown[]): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.write(JSON.stringify({ id, op, args } satisfies Request) + '\n');
+    });
   }
 
   listSlots(...args: Parameters<SemaphoreStore['listSlots']>) {

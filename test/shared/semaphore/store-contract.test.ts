@@ -6,15 +6,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SemaphoreStore, SlotRecord } from '../../../src/shared/semaphore/index.js';
 import { MemorySemaphoreStore } from '../../support/memory-semaphore-store.js';
+import { SocketSemaphoreStore, startStoreServer } from '../../../bench/support/store-server.js';
 import { uniqueName } from '../../support/names.js';
 import { semaphoreEnv, type SemaphoreEnv } from '../../support/semaphore-env.js';
 
 let env: SemaphoreEnv;
+let server: Awaited<ReturnType<typeof startStoreServer>>;
+let remote: SocketSemaphoreStore | undefined;
 beforeAll(async () => {
   env = await semaphoreEnv();
+  server = await startStoreServer();
 });
 afterAll(async () => {
-  await env.close();
+  remote?.close();
+  await Promise.all([env.close(), server.close()]);
 });
 
 const bound = 90_000;
@@ -27,6 +32,8 @@ const cutoffsAt = (now: number) => ({
 const stores: [string, () => SemaphoreStore][] = [
   ['DynamoDB (dynalite)', () => env.store],
   ['in-memory', () => new MemorySemaphoreStore()],
+  // The store bench:semaphore -- --scale serves to its processes: its answers must be these too.
+  ['in-memory over the bench socket', () => (remote = new SocketSemaphoreStore(server.url))],
 ];
 
 describe.each(stores)('%s store', (_label, makeStore) => {
