@@ -75,7 +75,10 @@ export async function startStoreServer(): Promise<{ url: string; close(): Promis
 /** A SemaphoreStore that forwards every request to a store server over one connection. */
 export class SocketSemaphoreStore implements SemaphoreStore {
   private readonly socket: Socket;
-  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void }
+  >();
   private nextId = 0;
 
   constructor(url: string) {
