@@ -60,6 +60,19 @@ function slotsOf(): Slots {
     return {
       warm: async () => {
         await Promise.all([sem.start(), latent.store.listSlots(str('NAME'))]);
+        // And one acquisition on a semaphore of its own: the claim and release paths (the SDK's
+        // write commands, the grant loop) run the first time in the interpreter, which cost every
+        // process its first claims' worth of CPU at once, on two cores shared by all of them.
+        const warmup = new Semaphore({
+          store: latent.store,
+          name: `${str('NAME')}-warm-${str('SEED')}`,
+          capacity: 1,
+        });
+        warmup.on('error', (err) => console.error(err.message));
+        await warmup.start();
+        const lease = await warmup.acquire({ pool: 'batch', markCallStart: true });
+        await lease.release();
+        await warmup.close();
       },
       acquire: async () => {
         // As a worker does: the call starts as soon as the slot is granted, and a store error
