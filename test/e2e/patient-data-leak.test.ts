@@ -267,6 +267,8 @@ describe('patient data leak test', () => {
       ['log', '{"member":"VXKJW5150"}'], // the member id less its first characters
       ['redis', '{"name":"QZVYKX"}'], // the first name's start
       ['clean', '{"firstName":"[redacted]","memberId":"[redacted]","dob":"19610204"}'],
+      // A stream entry id whose timestamp ends like the date of birth begins.
+      ['clean', '{"id":"1765151231961-0","dob":"1961-02-04"}'],
     ];
     const found = findCanaries(texts, canaries);
     expect(found.map((f) => f.split(':')[0])).toEqual(['log', 'redis']);

@@ -56,10 +56,11 @@ export async function dumpRedis(redis: Redis, prefix: string): Promise<Map<strin
 /**
  * Fragments of a canary that still identify it: every run of `minLength` characters of a value
  * with letters (a member id with its first characters cut off is still a leak), and the whole
- * value for digits-only ones (dates: short digit runs occur by chance in timestamps and ids).
+ * value for ones without letters (dates: runs like `1961-0` occur by chance in timestamps and
+ * Redis stream ids such as `1765151231961-0`).
  */
 export function canaryFragments(canary: string, minLength = 6): string[] {
-  if (/^\d+$/.test(canary) || canary.length <= minLength) return [canary];
+  if (!/[a-z]/i.test(canary) || canary.length <= minLength) return [canary];
   const out = new Set<string>();
   for (let i = 0; i + minLength <= canary.length; i++) out.add(canary.slice(i, i + minLength));
   return [...out];
