@@ -10,8 +10,14 @@
  * with ten processes on two cores) made the fill CPU-bound on the harness, not on the protocol,
  * where each worker has its own CPU and the store's client cost is the AWS SDK's.
  */
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import {
+  createConnection,
+  createServer,
+  type AddressInfo,
+  type Server,
+  type Socket,
+} from 'node:net';
+import { createInterface } from 'node:readline';
 import type { SemaphoreStore } from '../../src/shared/semaphore/index.js';
 import { MemorySemaphoreStore } from '../../test/support/memory-semaphore-store.js';
 
@@ -25,18 +31,10 @@ interface Request {
 }
 type Reply = { id: number; result: unknown } | { id: number; error: string };
 
-/** Calls `onLine` for each complete line arriving on `socket`. */
+/** Calls `onLine` for each non-empty line arriving on `socket`. */
 function readLines(socket: Socket, onLine: (line: string) => void): void {
-  let buffer = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    buffer += chunk;
-    let i;
-    while ((i = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      if (line) onLine(line);
-    }
+  createInterface({ input: socket }).on('line', (line) => {
+    if (line) onLine(line);
   });
 }
 
