@@ -239,6 +239,9 @@ describe('Stedi simulator per-payer profiles', () => {
       payers: { DOWN: { outage: { aaa: '42', afterMs: 400 } } },
     });
     const down = timed(s, to('DOWN'));
+    // From when the simulator has the call: under a loaded suite the request can take longer
+    // than the margin below to arrive.
+    while (s.stats().byPayer.DOWN?.started !== 1) await sleep(5);
     await sleep(150);
     expect((await post(s, validRequest)).status).toBe(429);
     const during = s.stats().byPayer.DOWN;
