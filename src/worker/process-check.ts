@@ -10,6 +10,7 @@ import { SpanKind, type Tracer } from '@opentelemetry/api';
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { CheckJobData, CheckJobResult } from '../shared/check-job.js';
 import { AcquireAbortedError } from '../shared/errors/acquire-aborted-error.js';
+import { CallCoverLapsedError } from '../shared/errors/call-cover-lapsed-error.js';
 import { LeaseLostError } from '../shared/errors/lease-lost-error.js';
 import { SemaphoreStoreError } from '../shared/errors/semaphore-store-error.js';
 import type { Logger } from '../shared/logger.js';
@@ -174,23 +175,23 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
           return taken;
         },
       );
-      let outcome: CallOutcome;
+      // No call happened: the check tries again without spending an attempt (a probe is freed).
+      const withoutCall = async (err: unknown): Promise<never> => {
+        await admission.finished(undefined);
+        if (err instanceof AcquireAbortedError) {
+          // The semaphore closed (shutdown) before the call: another worker takes the check.
+          return await backToWait(job, token);
+        }
+        if (!isNoCall(err)) throw err;
+        return await delayUntil(job, token, Date.now() + 500 + Math.random() * 1_000);
+      };
       try {
         // The token take waited on Redis: make sure the slot is still ours (and its call start
         // covered) right before the call, or another worker may already have reclaimed it.
         await lease.markCallStart();
       } catch (err) {
-        // No call happened: the check tries again without spending an attempt (a probe is freed).
-        await admission.finished(undefined);
         await giveBack(lease, priority, deps);
-        if (err instanceof LeaseLostError || err instanceof SemaphoreStoreError) {
-          return await delayUntil(job, token, Date.now() + 500 + Math.random() * 1_000);
-        }
-        if (err instanceof AcquireAbortedError) {
-          // The semaphore closed (shutdown) before the call: another worker takes the check.
-          return await backToWait(job, token);
-        }
-        throw err;
+        return await withoutCall(err);
       }
       const callStartedAt = now();
       deps.onCallStart?.({
@@ -208,6 +209,8 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
           { pool: priority },
           Math.max(0, callStartedAt - job.timestamp) / 1000,
         );
+      let outcome: CallOutcome | undefined;
+      let notSent: unknown;
       try {
         outcome = await inCheckSpan(
           deps.tracer,
@@ -215,11 +218,14 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
           SpanKind.CLIENT,
           { 'eq.slot': lease.slot, 'eq.stedi.endpoint': deps.stedi.endpoint },
           async (span) => {
-            const answer = await callStedi(deps.stedi, body.body);
+            const answer = await callCovered(lease, deps.stedi, body.body);
             span?.setAttributes(outcomeAttributes(answer));
             return answer;
           },
         );
+      } catch (err) {
+        if (!isNoCall(err)) throw err;
+        notSent = err;
       } finally {
         // Tokens go first: the slot may be handed to a local waiter at once, and its token take
         // runs on the same Redis connection, so Redis sees this check's tokens gone before it.
@@ -227,6 +233,7 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
         await lease.release();
         deps.metrics.slotsHeld.dec({ pool: priority });
       }
+      if (outcome === undefined) return await withoutCall(notSent);
       const callMs = now() - callStartedAt;
       deps.onCallTime?.(callMs);
       deps.metrics.callSeconds.observe({ pool: priority, outcome: outcome.kind }, callMs / 1000);
@@ -449,12 +456,43 @@ async function takeSlot(run: CheckRun): Promise<SlotLease> {
   return lease;
 }
 
-async function callStedi(
+/**
+ * Calls Stedi on `lease`. The cover is checked again as the request is written: a stall since
+ * markCallStart() may have let it lapse, and then nothing is sent and the cover is written anew
+ * (twice at most; then the check waits, as for a store too slow to start on).
+ */
+async function callCovered(
+  lease: SlotLease,
   stedi: StediClient,
   request: Parameters<StediClient['check']>[0],
 ): Promise<CallOutcome> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await callStedi(stedi, request, () => lease.assertCovered());
+    } catch (err) {
+      if (!(err instanceof CallCoverLapsedError) || tries === 3) throw err;
+      await lease.markCallStart();
+    }
+  }
+}
+
+/** Errors that mean no call started, for reasons of the slot's, not of the check's. */
+function isNoCall(err: unknown): boolean {
+  return (
+    err instanceof AcquireAbortedError ||
+    err instanceof LeaseLostError ||
+    err instanceof SemaphoreStoreError ||
+    err instanceof CallCoverLapsedError
+  );
+}
+
+async function callStedi(
+  stedi: StediClient,
+  request: Parameters<StediClient['check']>[0],
+  beforeSend: () => void,
+): Promise<CallOutcome> {
   try {
-    return classifyReply(await stedi.check(request));
+    return classifyReply(await stedi.check(request, { beforeSend }));
   } catch (err) {
     if (err instanceof StediTransportError) return { kind: 'retryable', reason: err.message };
     throw err;

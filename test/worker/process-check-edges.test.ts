@@ -18,6 +18,7 @@ import type { EffectiveLimits } from '../../src/shared/scheduling/limits.js';
 import { SchedulerKeys } from '../../src/shared/scheduling/keys.js';
 import { createWorkerMetrics } from '../../src/worker/metrics.js';
 import { checkProcessor } from '../../src/worker/process-check.js';
+import type { StediClient } from '../../src/worker/stedi/stedi-client.js';
 import { KeyScheduler } from '../../src/worker/scheduling/key-scheduler.js';
 import type { CheckJobData, CheckJobResult } from '../../src/shared/check-job.js';
 import { checkRequest } from '../support/fixtures.js';
@@ -45,7 +46,9 @@ const limits: EffectiveLimits = {
   lending: { floor: 0, waitTargetMs: 1000, waitPercentile: 95 },
 };
 
-function setup(opts: { store?: SemaphoreStore; callCoverAheadMs?: number } = {}) {
+function setup(
+  opts: { store?: SemaphoreStore; callCoverAheadMs?: number; stedi?: StediClient } = {},
+) {
   const prefix = uniqueName('q');
   scheduler = new KeyScheduler({
     redis,
@@ -69,7 +72,7 @@ function setup(opts: { store?: SemaphoreStore; callCoverAheadMs?: number } = {})
   let stediCalls = 0;
   const deps = {
     semaphore,
-    stedi: {
+    stedi: opts.stedi ?? {
       endpoint: 'v3' as const,
       check: async () => {
         stediCalls++;
@@ -151,6 +154,37 @@ it('delays a check whose pre-call call-start check hits a store error, without a
   // Delayed (DelayedError: no attempt spent), as the same store error inside acquire is.
   expect(err?.name).toBe('DelayedError');
   expect(s.moves).toContain('delayed');
+});
+
+it('sends no request whose call cover lapsed after markCallStart (a stall before the send): it covers the call again first', async () => {
+  // What the slot's recorded cover had left (ms) at each request that went out.
+  const coverLeftAtSend: number[] = [];
+  let stalled = false;
+  const stedi: StediClient = {
+    endpoint: 'v3',
+    check: async (_body, options) => {
+      // The process stalls between the call-start check and the send (the HTTP client's own
+      // steps, a GC pause, SIGSTOP) for longer than the 300 ms cover ahead.
+      if (!stalled) {
+        stalled = true;
+        await new Promise((r) => setTimeout(r, 450));
+      }
+      options?.beforeSend?.();
+      const sentAt = Date.now();
+      const slots = await env.store.listSlots(env.name);
+      const cover = slots.find((r) => r.owner !== undefined)?.callStartedAt ?? -Infinity;
+      coverLeftAtSend.push(cover - sentAt);
+      return { status: 200, body: { benefitsInformation: [] } };
+    },
+  };
+  const s = setup({ callCoverAheadMs: 300, stedi });
+  const result = await checkProcessor('batch', s.deps)(s.job(), 'token');
+  expect(result.callMs).toBeGreaterThanOrEqual(0);
+  // One request, sent with a fresh cover past the 100 ms skew margin. Sent as it was, it would
+  // have run 150 ms past its cover, where another worker may reclaim the slot while it runs.
+  expect(coverLeftAtSend).toHaveLength(1);
+  expect(coverLeftAtSend[0]).toBeGreaterThanOrEqual(100);
+  expect(s.moves).toEqual([]);
 });
 
 it('does not fail an old check the moment its payer breaker opens', async () => {

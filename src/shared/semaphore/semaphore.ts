@@ -405,6 +405,11 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     await this.keeper.markCallStart(held);
   }
 
+  /** @internal True when a call starting now is covered on the slot. */
+  covered(held: HeldSlot): boolean {
+    return this.keeper.covered(held);
+  }
+
   /** @internal */
   async renew(held: HeldSlot): Promise<void> {
     await this.keeper.renew(held);

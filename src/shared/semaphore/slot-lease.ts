@@ -8,12 +8,16 @@
  * someone else owns it) | kept (close() while a call may run: renewals stop, the recorded call keeps the
  * slot taken until its bound, and nobody releases it early).
  */
+import { AcquireAbortedError } from '../errors/acquire-aborted-error.js';
+import { CallCoverLapsedError } from '../errors/call-cover-lapsed-error.js';
 import { LeaseLostError } from '../errors/lease-lost-error.js';
 import type { Pool } from './types.js';
 
 /** What a lease handle needs from its semaphore. */
 export interface LeaseHost {
   markCallStart(held: HeldSlot): Promise<void>;
+  /** True when a call starting now is covered by the slot's recorded cover (no I/O). */
+  covered(held: HeldSlot): boolean;
   renew(held: HeldSlot): Promise<void>;
   finish(lease: SlotLease): Promise<void>;
 }
@@ -37,7 +41,10 @@ export interface HeldSlot {
   current: SlotLease | undefined;
 }
 
-/** A granted slot: call `markCallStart()` right before the Stedi call and `release()` after. */
+/**
+ * A granted slot: call `markCallStart()` before the Stedi call, `assertCovered()` at the moment
+ * its request is sent, and `release()` after.
+ */
 export class SlotLease {
   private done = false;
   private calling = false;
@@ -87,6 +94,21 @@ export class SlotLease {
     this.calling = true;
     await this.host.markCallStart(this.held);
     this.assertUsable();
+  }
+
+  /**
+   * Throws unless a call sent now is covered: the slot is still ours and its recorded cover
+   * reaches past now + the skew margin. Synchronous, so the Stedi client can run it in the same
+   * step as it writes the request: awaits between `markCallStart()` and the send (Redis, the
+   * HTTP client's own steps) are where a stall would otherwise slip a call past its cover.
+   * CallCoverLapsedError means nothing was sent and `markCallStart()` may cover it again.
+   */
+  assertCovered(): void {
+    this.assertUsable();
+    if (this.held.state !== 'held') {
+      throw new AcquireAbortedError({ cause: new Error(`slot ${this.slot} was given back`) });
+    }
+    if (!this.host.covered(this.held)) throw new CallCoverLapsedError(this.slot);
   }
 
   /** Renews the lease now (the background timer does this on its own). */

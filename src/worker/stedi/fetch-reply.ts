@@ -1,6 +1,7 @@
 /**
- * One HTTP call to Stedi with its answer left unclassified: the transport the real-time client
- * and the batch API client share. A call that got no answer rejects with StediTransportError.
+ * One HTTP call to Stedi's batch API with its answer left unclassified. A call that got no answer
+ * rejects with StediTransportError. (Real-time calls hold a semaphore slot and need a last check
+ * at the send, which fetch cannot give: guarded-post.ts.)
  */
 import type { StediReply } from './stedi-client.js';
 import { StediTransportError } from './stedi-transport-error.js';

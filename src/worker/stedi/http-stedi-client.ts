@@ -1,11 +1,11 @@
 /**
- * StediClient over HTTP (Node's fetch, whose global agent keeps connections alive). It never
+ * StediClient over HTTP (node:http(s), whose global agent keeps connections alive). It never
  * aborts a call before Stedi's own bound: cancelling would not free Stedi's slot, it would only
  * lose the answer.
  */
 import { eligibilityPaths, type EligibilityEndpoint } from '../../shared/stedi-api.js';
-import type { StediClient, StediReply } from './stedi-client.js';
-import { fetchReply } from './fetch-reply.js';
+import type { CheckOptions, StediClient, StediReply } from './stedi-client.js';
+import { postGuarded } from './guarded-post.js';
 
 /** Options of HttpStediClient; durations in ms. */
 export interface HttpStediClientOptions {
@@ -19,32 +19,35 @@ export interface HttpStediClientOptions {
   readonly timeoutMs: number;
   /** @defaultValue 5000 */
   readonly graceMs?: number;
-  readonly fetch?: typeof fetch;
 }
 
 /** Calls one of Stedi's real-time endpoints. */
 export class HttpStediClient implements StediClient {
   readonly endpoint: EligibilityEndpoint;
-  private readonly url: string;
+  private readonly url: URL;
   private readonly authorization: string;
 
   constructor(private readonly options: HttpStediClientOptions) {
     this.endpoint = options.endpoint ?? 'v3';
-    this.url = new URL(eligibilityPaths[this.endpoint], options.baseUrl).toString();
+    this.url = new URL(eligibilityPaths[this.endpoint], options.baseUrl);
     this.authorization = options.authScheme === 'key' ? `Key ${options.apiKey}` : options.apiKey;
   }
 
-  async check(request: Readonly<Record<string, unknown>>): Promise<StediReply> {
-    const init = {
-      method: 'POST',
+  async check(
+    request: Readonly<Record<string, unknown>>,
+    options: CheckOptions = {},
+  ): Promise<StediReply> {
+    return postGuarded({
+      url: this.url,
       headers: {
         authorization: this.authorization,
         'content-type': 'application/json',
         accept: 'application/json',
       },
       body: JSON.stringify(request),
-    };
-    const limitMs = this.options.timeoutMs + (this.options.graceMs ?? 5_000);
-    return fetchReply(this.options.fetch ?? fetch, this.url, init, limitMs, 'Stedi call');
+      limitMs: this.options.timeoutMs + (this.options.graceMs ?? 5_000),
+      what: 'Stedi call',
+      ...(options.beforeSend ? { beforeSend: options.beforeSend } : {}),
+    });
   }
 }

@@ -13,10 +13,19 @@ export interface StediReply {
   readonly retryAfterMs?: number;
 }
 
+/** How one check is sent. */
+export interface CheckOptions {
+  /**
+   * Runs at the last moment before the request goes out, with no await in between; if it
+   * throws, nothing is sent and `check` rejects with what it threw.
+   */
+  readonly beforeSend?: () => void;
+}
+
 /** Sends one eligibility check to Stedi. */
 export interface StediClient {
   /** The endpoint this client calls; bodies must be in its shape. */
   readonly endpoint: EligibilityEndpoint;
   /** Resolves with Stedi's answer; rejects with StediTransportError when none came back. */
-  check(body: Readonly<Record<string, unknown>>): Promise<StediReply>;
+  check(body: Readonly<Record<string, unknown>>, options?: CheckOptions): Promise<StediReply>;
 }

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { AcquireAbortedError } from '../../../src/shared/errors/acquire-aborted-error.js';
+import { CallCoverLapsedError } from '../../../src/shared/errors/call-cover-lapsed-error.js';
 import { SemaphoreStoreError } from '../../../src/shared/errors/semaphore-store-error.js';
 import { Semaphore, type SemaphoreOptions } from '../../../src/shared/semaphore/index.js';
 import { MemorySemaphoreStore } from '../../support/memory-semaphore-store.js';
@@ -419,4 +420,23 @@ it('(review) takes over at once a slot its view, older than a lease, showed free
   // waiter slept until the fallback check (10 s).
   expect((granted() ?? Infinity) - askedAt).toBeLessThan(100);
   expect(store.requests.claim - claims).toBe(1);
+});
+
+it('(stall) refuses at the send a call whose cover lapsed after markCallStart, until it is covered again', async () => {
+  const store = new MemorySemaphoreStore();
+  const a = make(store, { callCoverAheadMs: 1_000 });
+  const lease = await run(a.acquire({ pool: 'batch', markCallStart: true }));
+  await run(lease.markCallStart());
+  expect(() => lease.assertCovered()).not.toThrow();
+  // The process stalls (no timer, no I/O) past the cover less the skew margin.
+  vi.setSystemTime(Date.now() + 950);
+  expect(() => lease.assertCovered()).toThrow(CallCoverLapsedError);
+  await run(lease.markCallStart());
+  expect(() => lease.assertCovered()).not.toThrow();
+  expect(store.slots(name)[0]?.callStartedAt).toBeGreaterThanOrEqual(
+    Date.now() + timing.skewMarginMs,
+  );
+  // Closed (a rollout) before the send: the slot is kept for a call that may run, none starts.
+  await run(a.close());
+  expect(() => lease.assertCovered()).toThrow(AcquireAbortedError);
 });

@@ -1,0 +1,131 @@
+/**
+ * The real-time Stedi transport against a real HTTP server: the answer as Stedi gives it, and the
+ * last check at the send, which leaves no request (not one byte) behind when it refuses, on a new
+ * connection and on a kept-alive one.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { postGuarded } from '../../../src/worker/stedi/guarded-post.js';
+import { StediTransportError } from '../../../src/worker/stedi/stedi-transport-error.js';
+
+let server: Server | undefined;
+const sockets = new Set<Socket>();
+afterEach(async () => {
+  for (const s of sockets) s.destroy();
+  sockets.clear();
+  await new Promise((r) => (server ? server.close(r) : r(undefined)));
+  server = undefined;
+});
+
+/** A server answering with `handler`; counts the bytes and requests it received. */
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+  const seen = { bytes: 0, requests: 0, authorization: [] as (string | undefined)[] };
+  server = createServer((req, res) => {
+    seen.requests++;
+    seen.authorization.push(req.headers.authorization);
+    handler(req, res);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
+  });
+  await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: new URL(`http://127.0.0.1:${port}/check`), seen };
+}
+
+const post = (url: URL, extra: Partial<Parameters<typeof postGuarded>[0]> = {}) =>
+  postGuarded({
+    url,
+    headers: { authorization: 'test-key', 'content-type': 'application/json' },
+    body: JSON.stringify({ hello: 'world' }),
+    limitMs: 2_000,
+    what: 'Stedi call',
+    ...extra,
+  });
+
+const answer = (req: IncomingMessage, res: ServerResponse) => {
+  req.resume();
+  req.on('end', () => {
+    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
+    res.end(JSON.stringify({ code: 'TooManyRequests' }));
+  });
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+it("returns Stedi's status, JSON body and Retry-After", async () => {
+  const { url, seen } = await serve(answer);
+  let checks = 0;
+  const reply = await post(url, { beforeSend: () => void checks++ });
+  expect(reply).toEqual({ status: 429, body: { code: 'TooManyRequests' }, retryAfterMs: 2_000 });
+  expect(checks).toBe(1);
+  expect(seen.authorization).toEqual(['test-key']);
+});
+
+it('sends nothing when the last check refuses, on a new connection and on a kept-alive one', async () => {
+  const { url, seen } = await serve(answer);
+  const refused = new Error('cover lapsed');
+  // New connection: the check runs once it is connected, before any byte is written.
+  await expect(
+    post(url, {
+      beforeSend: () => {
+        throw refused;
+      },
+    }),
+  ).rejects.toBe(refused);
+  await sleep(100);
+  expect(seen).toMatchObject({ bytes: 0, requests: 0 });
+
+  // Kept alive: a first call leaves its connection in the agent; the second refuses on it.
+  await post(url);
+  const bytesAfterFirst = seen.bytes;
+  await expect(
+    post(url, {
+      beforeSend: () => {
+        throw refused;
+      },
+    }),
+  ).rejects.toBe(refused);
+  await sleep(100);
+  expect(seen.requests).toBe(1);
+  expect(seen.bytes).toBe(bytesAfterFirst);
+});
+
+it('gives up with StediTransportError when no answer comes within the limit', async () => {
+  const { url } = await serve((req) => req.resume()); // never answers
+  const err = await post(url, { limitMs: 200 }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(StediTransportError);
+  expect((err as Error).message).toBe('Stedi call failed: no answer within 200 ms');
+});
+
+it('names the network error when nothing listens, and a connection closed mid-answer', async () => {
+  const { url } = await serve((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('{"partial":');
+    setTimeout(() => req.socket.destroy(), 20);
+  });
+  const cut = await post(url).catch((e: unknown) => e);
+  expect(cut).toBeInstanceOf(StediTransportError);
+
+  const closedPort = url.port;
+  await new Promise((r) => server?.close(r));
+  for (const s of sockets) s.destroy();
+  server = undefined;
+  const refused = await post(new URL(`http://127.0.0.1:${closedPort}/check`)).catch(
+    (e: unknown) => e,
+  );
+  expect(refused).toBeInstanceOf(StediTransportError);
+  expect((refused as Error).message).toBe('Stedi call failed: network error ECONNREFUSED');
+});
+
+it('keeps the status of an answer that is not JSON (a proxy error page)', async () => {
+  const { url } = await serve((req, res) => {
+    req.resume();
+    res.writeHead(502, { 'content-type': 'text/html' });
+    res.end('<html>Bad gateway</html>');
+  });
+  expect(await post(url)).toEqual({ status: 502, body: undefined });
+});
