@@ -83,9 +83,10 @@ it("does not let a tenant held to 1 slot keep another tenant's checks from the f
   // Tenant-b has the 3 slots tenant-a may not use: 30 x 200 ms / 3 = 2 s, about 4 in flight.
   // Held-back checks that kept their lanes (or came back ahead) gave ~6.5 s and < 2 in flight.
   // The mean includes the ramp and the tail, so on a loaded CI machine it sits near 2.7: the bar
-  // is set between that and the defect's figure.
+  // is set between that and the defect's figure. The whole test takes 2.7-2.9 s alone; a loaded
+  // suite gave 4.3 s once, so the time bar sits between that and the defect's 6.5 s.
   expect(bDone).toBe(b.length);
-  expect(seconds).toBeLessThan(4);
+  expect(seconds).toBeLessThan(5);
   expect(meanInFlight).toBeGreaterThan(2.3);
 }, 60_000);
 
