@@ -18,6 +18,11 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+/** An http(s) URL: Stedi's clients speak nothing else, and would only fail at the first call. */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL');
 
 /** The environment variables this system reads, with their defaults. */
 export const envSchema = z
@@ -52,8 +57,11 @@ export const envSchema = z
      */
     SEMAPHORE_STORE_TIMEOUT_MS: z.coerce.number().int().min(50).optional(),
 
-    STEDI_BASE_URL: z.string().url().default('https://healthcare.us.stedi.com'),
-    STEDI_API_KEY: optionalString,
+    STEDI_BASE_URL: httpUrl.default('https://healthcare.us.stedi.com'),
+    STEDI_API_KEY: optionalString.refine(
+      (v) => v === undefined || /^[\x21-\x7e]+$/.test(v),
+      'must be printable ASCII with no spaces (it is sent as an HTTP header)',
+    ),
     /** How the key is sent: the raw key (Stedi's docs) or `Key <api-key>`. */
     STEDI_AUTH_SCHEME: z.enum(['raw', 'key']).default('raw'),
     /**
@@ -62,7 +70,7 @@ export const envSchema = z
      */
     STEDI_ELIGIBILITY_ENDPOINT: z.enum(['v3', '2026-06-01']).default('v3'),
     /** Base URL of Stedi's Batch Eligibility API, the batch route's (README, "The batch route"). */
-    STEDI_BATCH_BASE_URL: z.string().url().default('https://manager.us.stedi.com'),
+    STEDI_BATCH_BASE_URL: httpUrl.default('https://manager.us.stedi.com'),
     /**
      * Batch submissions of at least this many checks go to Stedi's Batch Eligibility API unless
      * they ask otherwise (`route`); 0: only those that ask.

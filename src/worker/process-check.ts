@@ -175,7 +175,8 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
           return taken;
         },
       );
-      // No call happened: the check tries again without spending an attempt (a probe is freed).
+      // No answer: the check tries again without spending an attempt when no call happened (a
+      // probe is freed either way).
       const withoutCall = async (err: unknown): Promise<never> => {
         await admission.finished(undefined);
         if (err instanceof AcquireAbortedError) {
@@ -210,7 +211,7 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
           Math.max(0, callStartedAt - job.timestamp) / 1000,
         );
       let outcome: CallOutcome | undefined;
-      let notSent: unknown;
+      let failure: unknown;
       try {
         outcome = await inCheckSpan(
           deps.tracer,
@@ -224,16 +225,23 @@ function checkRun(priority: Priority, deps: CheckProcessorDeps) {
           },
         );
       } catch (err) {
-        if (!isNoCall(err)) throw err;
-        notSent = err;
+        failure = err;
       } finally {
         // Tokens go first: the slot may be handed to a local waiter at once, and its token take
         // runs on the same Redis connection, so Redis sees this check's tokens gone before it.
         void admission.release();
-        await lease.release();
+        // Sent with no answer (a reset), or failed in a way that does not say whether it was
+        // sent: the call may still run at Stedi, on this slot, until its bound.
+        const mayStillRun =
+          outcome === undefined
+            ? !isNoCall(failure)
+            : outcome.kind === 'retryable' && outcome.mayStillRun === true;
+        if (mayStillRun) lease.keepForCall();
+        else await lease.release();
         deps.metrics.slotsHeld.dec({ pool: priority });
       }
-      if (outcome === undefined) return await withoutCall(notSent);
+      // No answer: the check waits again, or (an unexpected error) fails its attempt.
+      if (outcome === undefined) return await withoutCall(failure);
       const callMs = now() - callStartedAt;
       deps.onCallTime?.(callMs);
       deps.metrics.callSeconds.observe({ pool: priority, outcome: outcome.kind }, callMs / 1000);
@@ -494,7 +502,9 @@ async function callStedi(
   try {
     return classifyReply(await stedi.check(request, { beforeSend }));
   } catch (err) {
-    if (err instanceof StediTransportError) return { kind: 'retryable', reason: err.message };
+    if (err instanceof StediTransportError) {
+      return { kind: 'retryable', reason: err.message, mayStillRun: err.mayStillRun };
+    }
     throw err;
   }
 }

@@ -19,6 +19,7 @@ import { SchedulerKeys } from '../../src/shared/scheduling/keys.js';
 import { createWorkerMetrics } from '../../src/worker/metrics.js';
 import { checkProcessor } from '../../src/worker/process-check.js';
 import type { StediClient } from '../../src/worker/stedi/stedi-client.js';
+import { StediTransportError } from '../../src/worker/stedi/stedi-transport-error.js';
 import { KeyScheduler } from '../../src/worker/scheduling/key-scheduler.js';
 import type { CheckJobData, CheckJobResult } from '../../src/shared/check-job.js';
 import { checkRequest } from '../support/fixtures.js';
@@ -185,6 +186,44 @@ it('sends no request whose call cover lapsed after markCallStart (a stall before
   expect(coverLeftAtSend).toHaveLength(1);
   expect(coverLeftAtSend[0]).toBeGreaterThanOrEqual(100);
   expect(s.moves).toEqual([]);
+});
+
+it.each([
+  {
+    mayStillRun: true,
+    what: 'keeps the slot of a call sent with no answer back (a reset) until its bound',
+  },
+  {
+    mayStillRun: false,
+    what: "frees the slot of a call our own timeout gave up, past Stedi's bound",
+  },
+])('$what', async ({ mayStillRun }) => {
+  let owner: string | undefined;
+  const stedi: StediClient = {
+    endpoint: 'v3',
+    check: async (_body, options) => {
+      options?.beforeSend?.();
+      const slots = await env.store.listSlots(env.name);
+      owner = slots.find((r) => r.owner !== undefined)?.owner;
+      throw new StediTransportError('Stedi call failed: network error ECONNRESET', {
+        mayStillRun,
+      });
+    },
+  };
+  const s = setup({ stedi });
+  const err = await checkProcessor('batch', s.deps)(s.job(), 'token').then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err?.name).toBe('RetryableCheckError');
+  expect(owner).toBeDefined();
+  const record = (await env.store.listSlots(env.name)).find((r) => r.owner === owner);
+  if (mayStillRun) {
+    // Still taken by the call's owner, its recorded call start holding it until its bound.
+    expect(record?.callStartedAt).toBeGreaterThan(Date.now() - 1_500);
+  } else {
+    expect(record).toBeUndefined();
+  }
 });
 
 it('does not fail an old check the moment its payer breaker opens', async () => {

@@ -424,6 +424,17 @@ export class Semaphore extends EventEmitter<SemaphoreEvents> implements LeaseHos
     await this.loop.finish(held);
   }
 
+  /** @internal A call that may still run at Stedi keeps its slot until its bound. */
+  keep(lease: SlotLease): void {
+    const held = lease.held;
+    if (held.current !== lease) return;
+    held.current = undefined;
+    if (held.lost) return;
+    this.keeper.keep(held);
+    // The view knows the slot as ours, without its call: read again, or it looks free too soon.
+    this.loop.invalidate();
+  }
+
   // ---- hints ----
 
   private onReleased(slot: number): void {

@@ -20,6 +20,7 @@ export interface LeaseHost {
   covered(held: HeldSlot): boolean;
   renew(held: HeldSlot): Promise<void>;
   finish(lease: SlotLease): Promise<void>;
+  keep(lease: SlotLease): void;
 }
 
 /** Where a HeldSlot stands; only a `held` slot is renewed or handed over. */
@@ -127,12 +128,24 @@ export class SlotLease {
     return () => this.lostListeners.delete(listener);
   }
 
-  /** Gives the slot back (or to a local waiter); safe to call more than once. */
+  /** Gives the slot back (or to a local waiter); safe to call more than once, or after keepForCall. */
   async release(): Promise<void> {
     if (this.done) return;
     this.done = true;
     this.lostListeners.clear();
     await this.host.finish(this);
+  }
+
+  /**
+   * Ends this handle without freeing the slot: the call was sent and no answer will come (a reset
+   * connection), so it may still run at Stedi. Renewals stop and the recorded call keeps the slot
+   * taken until its bound, as on close().
+   */
+  keepForCall(): void {
+    if (this.done) return;
+    this.done = true;
+    this.lostListeners.clear();
+    this.host.keep(this);
   }
 
   /** True once released. */

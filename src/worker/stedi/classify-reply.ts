@@ -28,7 +28,12 @@ const transientAaa = new Set(['42', '80']);
 export type CallOutcome =
   | { readonly kind: 'answer'; readonly body: unknown; readonly aaaCodes: string[] }
   | { readonly kind: 'throttled'; readonly retryAfterMs: number | undefined }
-  | { readonly kind: 'retryable'; readonly reason: string }
+  | {
+      readonly kind: 'retryable';
+      readonly reason: string;
+      /** Sent with no answer back: the call may still hold a slot at Stedi (StediTransportError). */
+      readonly mayStillRun?: boolean;
+    }
   | { readonly kind: 'rejected'; readonly reason: string; readonly alert: boolean };
 
 /** Classifies one Stedi reply. */

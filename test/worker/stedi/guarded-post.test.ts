@@ -1,10 +1,14 @@
 /**
- * The real-time Stedi transport against a real HTTP server: the answer as Stedi gives it, and the
- * last check at the send, which leaves no request (not one byte) behind when it refuses, on a new
- * connection and on a kept-alive one.
+ * The real-time Stedi transport against real HTTP and HTTPS servers: the answer as Stedi gives it;
+ * the last check at the send, which leaves no request (not one byte) behind when it refuses, on a
+ * new connection and on a kept-alive one; limits that never cut a call Stedi may still run; and
+ * failures that say whether the call may still run there.
  */
+import { readFileSync } from 'node:fs';
+import dns from 'node:dns';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import https, { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, LookupFunction, Socket } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { postGuarded } from '../../../src/worker/stedi/guarded-post.js';
 import { StediTransportError } from '../../../src/worker/stedi/stedi-transport-error.js';
@@ -128,4 +132,118 @@ it('keeps the status of an answer that is not JSON (a proxy error page)', async 
     res.end('<html>Bad gateway</html>');
   });
   expect(await post(url)).toEqual({ status: 502, body: undefined });
+});
+
+it('counts the answer limit from the write: a slow connection does not cut a call Stedi still runs', async () => {
+  const { url } = await serve((req, res) => {
+    req.resume();
+    setTimeout(() => res.end('{}'), 150);
+  });
+  // Resolving the host takes longer than the whole answer limit.
+  const slowLookup: LookupFunction = (host, options, callback) =>
+    setTimeout(() => dns.lookup(host, options, callback), 400);
+  const reply = await post(new URL(`http://localhost:${url.port}/check`), {
+    limitMs: 300,
+    lookup: slowLookup,
+  });
+  expect(reply.status).toBe(200);
+});
+
+it('gives up with nothing sent when no connection is made in time, and on a request Node refuses', async () => {
+  const { url, seen } = await serve(answer);
+  const never: LookupFunction = () => undefined;
+  const hung = await post(new URL(`http://localhost:${url.port}/check`), {
+    connectLimitMs: 100,
+    lookup: never,
+  }).catch((e: unknown) => e);
+  expect(hung).toBeInstanceOf(StediTransportError);
+  expect((hung as StediTransportError).mayStillRun).toBe(false);
+  expect((hung as Error).message).toBe(
+    'Stedi call failed: no connection within 100 ms; nothing was sent',
+  );
+
+  // A header value Node refuses throws inside http.request: a rejection, and no timer left to
+  // fire on a request that never existed (an uncaught error would fail this file).
+  const bad = await post(url, {
+    headers: { authorization: 'key\u0001' },
+    limitMs: 50,
+    connectLimitMs: 50,
+  }).catch((e: unknown) => e);
+  expect(bad).toBeInstanceOf(StediTransportError);
+  expect((bad as StediTransportError).mayStillRun).toBe(false);
+  await sleep(150);
+  expect(seen.requests).toBe(0);
+});
+
+it('says whether a failed call may still run at Stedi: a reset before any answer, not a timeout or a cut answer', async () => {
+  let mode: 'reset' | 'silent' | 'cut' = 'reset';
+  const { url } = await serve((req, res) => {
+    req.resume();
+    if (mode === 'reset') setTimeout(() => req.socket.destroy(), 20);
+    if (mode === 'cut') {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"partial":');
+      setTimeout(() => req.socket.destroy(), 20);
+    }
+  });
+  const failure = async () =>
+    (await post(url, { limitMs: 200 }).catch((e: unknown) => e)) as StediTransportError;
+  const reset = await failure();
+  expect(reset).toBeInstanceOf(StediTransportError);
+  expect(reset.mayStillRun).toBe(true);
+  mode = 'silent';
+  expect((await failure()).mayStillRun).toBe(false); // our limit, past Stedi's bound
+  mode = 'cut';
+  expect((await failure()).mayStillRun).toBe(false); // Stedi answered: its call is over
+});
+
+it('sends nothing over TLS when the last check refuses, on a new connection and on a kept-alive one', async () => {
+  // A throwaway self-signed certificate for localhost, for this test only.
+  const dir = new URL('../../support/tls/', import.meta.url);
+  const cert = readFileSync(new URL('localhost-cert.pem', dir));
+  const tlsServer = createHttpsServer({
+    key: readFileSync(new URL('localhost-key.pem', dir)),
+    cert,
+  });
+  let bytes = 0;
+  let requests = 0;
+  tlsServer.on('secureConnection', (socket) => {
+    sockets.add(socket);
+    socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+  });
+  tlsServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    requests++;
+    answer(req, res);
+  });
+  await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+  server = tlsServer;
+  const { port } = tlsServer.address() as AddressInfo;
+  const url = new URL(`https://localhost:${port}/check`);
+  const ca = https.globalAgent.options.ca;
+  https.globalAgent.options.ca = cert;
+  try {
+    const refused = new Error('cover lapsed');
+    await expect(
+      post(url, {
+        beforeSend: () => {
+          throw refused;
+        },
+      }),
+    ).rejects.toBe(refused);
+    await sleep(100);
+    expect({ bytes, requests }).toEqual({ bytes: 0, requests: 0 });
+    expect((await post(url)).status).toBe(429);
+    const after = bytes;
+    await expect(
+      post(url, {
+        beforeSend: () => {
+          throw refused;
+        },
+      }),
+    ).rejects.toBe(refused);
+    await sleep(100);
+    expect({ bytes, requests }).toEqual({ bytes: after, requests: 1 });
+  } finally {
+    https.globalAgent.options.ca = ca;
+  }
 });
