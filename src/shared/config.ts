@@ -22,7 +22,11 @@ const optionalString = z
 const httpUrl = z
   .string()
   .url()
-  .refine((v) => /^https?:$/.test(new URL(v).protocol), 'must be an http:// or https:// URL');
+  // zod runs the refinement after a failed url() too: a value URL cannot parse is url()'s to name.
+  .refine(
+    (v) => !URL.canParse(v) || /^https?:$/.test(new URL(v).protocol),
+    'must be an http:// or https:// URL',
+  );
 
 /** The environment variables this system reads, with their defaults. */
 export const envSchema = z
@@ -59,7 +63,8 @@ export const envSchema = z
 
     STEDI_BASE_URL: httpUrl.default('https://healthcare.us.stedi.com'),
     STEDI_API_KEY: optionalString.refine(
-      (v) => v === undefined || /^[\x21-\x7e]+$/.test(v),
+      // "Key <key>" too: Stedi still accepts its older header form, sent as it is.
+      (v) => v === undefined || /^(Key )?[\x21-\x7e]+$/.test(v),
       'must be printable ASCII with no spaces (it is sent as an HTTP header)',
     ),
     /** How the key is sent: the raw key (Stedi's docs) or `Key <api-key>`. */

@@ -24,12 +24,19 @@ it('refuses Stedi base URLs that are not http(s), naming the variable', () => {
     'STEDI_BATCH_BASE_URL: must be an http:// or https:// URL',
   ]);
   expect(problems({ STEDI_BASE_URL: 'http://127.0.0.1:4010' })).toEqual([]);
+  expect(problems({ STEDI_BASE_URL: 'https://h.example:8443/base/path' })).toEqual([]);
+  // No scheme at all: named as an invalid URL, not a TypeError from the protocol check.
+  expect(problems({ STEDI_BASE_URL: 'healthcare.us.stedi.com' })).toEqual([
+    'STEDI_BASE_URL: Invalid URL',
+  ]);
 });
 
-it('refuses an API key with a control character or a space inside, and trims its edges', () => {
+it('refuses an API key with a control character or a space inside (but "Key <key>"), and trims its edges', () => {
   expect(problems({ STEDI_API_KEY: 'abc\u0001def' })).toEqual([
     'STEDI_API_KEY: must be printable ASCII with no spaces (it is sent as an HTTP header)',
   ]);
   expect(problems({ STEDI_API_KEY: 'abc def' })).toHaveLength(1);
+  // Stedi's older header form, still accepted by Stedi, is sent as it is.
+  expect(problems({ STEDI_API_KEY: 'Key test_abc.123' })).toEqual([]);
   expect(loadConfig({ STEDI_API_KEY: ' dev-key\n' }).STEDI_API_KEY).toBe('dev-key');
 });
