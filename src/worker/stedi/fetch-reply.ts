@@ -4,6 +4,7 @@
  * at the send, which fetch cannot give: guarded-post.ts.)
  */
 import type { StediReply } from './stedi-client.js';
+import { stediReply } from './stedi-reply.js';
 import { StediTransportError } from './stedi-transport-error.js';
 
 /** Sends `init` to `url`; gives up after `limitMs`. `what` names the call in the error. */
@@ -25,18 +26,7 @@ export async function fetchReply(
     const why = timedOut ? `no answer within ${limitMs} ms` : describeNetworkError(err);
     throw new StediTransportError(`${what} failed: ${why}`, { cause: err });
   }
-  let body: unknown = undefined;
-  try {
-    body = text.length > 0 ? JSON.parse(text) : undefined;
-  } catch {
-    // Not JSON (a proxy's error page): the status alone decides.
-  }
-  const retryAfter = Number(res.headers.get('retry-after'));
-  return {
-    status: res.status,
-    body,
-    ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-  };
+  return stediReply(res.status, text, res.headers.get('retry-after'));
 }
 
 function describeNetworkError(err: unknown): string {

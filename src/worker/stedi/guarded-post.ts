@@ -17,6 +17,7 @@ import https from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { StediReply } from './stedi-client.js';
+import { stediReply } from './stedi-reply.js';
 import { StediTransportError } from './stedi-transport-error.js';
 
 /** What to send, and the check that decides at the last moment whether to send it. */
@@ -128,22 +129,8 @@ function readReply(
     if (!res.complete) failed(new Error('the connection closed before the answer was complete'));
   });
   res.on('end', () => {
-    // A byte-order mark is no part of the JSON (fetch's text() dropped it too).
-    const text = Buffer.concat(chunks)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '');
-    let body: unknown = undefined;
-    try {
-      body = text.length > 0 ? JSON.parse(text) : undefined;
-    } catch {
-      // Not JSON (a proxy's error page): the status alone decides.
-    }
-    const retryAfter = Number(res.headers['retry-after']);
-    resolve({
-      status: res.statusCode ?? 0,
-      body,
-      ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
-    });
+    const text = Buffer.concat(chunks).toString('utf8');
+    resolve(stediReply(res.statusCode ?? 0, text, res.headers['retry-after']));
   });
 }
 

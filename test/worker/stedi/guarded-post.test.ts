@@ -22,21 +22,27 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** A server answering with `handler`; counts the bytes and requests it received. */
-async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void) {
+/** A server answering with `handler` (over TLS with `tls`); counts the bytes and requests it received. */
+async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  tls?: { key: Buffer; cert: Buffer },
+) {
   const seen = { bytes: 0, requests: 0, authorization: [] as (string | undefined)[] };
-  server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     seen.requests++;
     seen.authorization.push(req.headers.authorization);
     handler(req, res);
-  });
-  server.on('connection', (socket) => {
+  };
+  server = tls ? createHttpsServer(tls, listener) : createServer(listener);
+  // Over TLS, the bytes of the request itself (after the handshake).
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('data', (chunk: Buffer) => (seen.bytes += chunk.length));
   });
   await new Promise<void>((r) => server?.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  return { url: new URL(`http://127.0.0.1:${port}/check`), seen };
+  const host = tls ? 'localhost' : '127.0.0.1';
+  return { url: new URL(`${tls ? 'https' : 'http'}://${host}:${port}/check`), seen };
 }
 
 const post = (url: URL, extra: Partial<Parameters<typeof postGuarded>[0]> = {}) =>
@@ -68,33 +74,31 @@ it("returns Stedi's status, JSON body and Retry-After", async () => {
   expect(seen.authorization).toEqual(['test-key']);
 });
 
-it('sends nothing when the last check refuses, on a new connection and on a kept-alive one', async () => {
-  const { url, seen } = await serve(answer);
+/**
+ * A refused send leaves no request and not one byte at the server, on a new connection (the check
+ * runs once it is connected) and on one a first call left kept alive in the agent.
+ */
+async function expectRefusalsSendNothing(url: URL, seen: { bytes: number; requests: number }) {
   const refused = new Error('cover lapsed');
-  // New connection: the check runs once it is connected, before any byte is written.
-  await expect(
+  const refusedPost = () =>
     post(url, {
       beforeSend: () => {
         throw refused;
       },
-    }),
-  ).rejects.toBe(refused);
+    });
+  await expect(refusedPost()).rejects.toBe(refused);
   await sleep(100);
   expect(seen).toMatchObject({ bytes: 0, requests: 0 });
-
-  // Kept alive: a first call leaves its connection in the agent; the second refuses on it.
-  await post(url);
+  expect((await post(url)).status).toBe(429);
   const bytesAfterFirst = seen.bytes;
-  await expect(
-    post(url, {
-      beforeSend: () => {
-        throw refused;
-      },
-    }),
-  ).rejects.toBe(refused);
+  await expect(refusedPost()).rejects.toBe(refused);
   await sleep(100);
-  expect(seen.requests).toBe(1);
-  expect(seen.bytes).toBe(bytesAfterFirst);
+  expect(seen).toMatchObject({ bytes: bytesAfterFirst, requests: 1 });
+}
+
+it('sends nothing when the last check refuses, on a new connection and on a kept-alive one', async () => {
+  const { url, seen } = await serve(answer);
+  await expectRefusalsSendNothing(url, seen);
 });
 
 it('gives up with StediTransportError when no answer comes within the limit', async () => {
@@ -201,48 +205,14 @@ it('sends nothing over TLS when the last check refuses, on a new connection and 
   // A throwaway self-signed certificate for localhost, for this test only.
   const dir = new URL('../../support/tls/', import.meta.url);
   const cert = readFileSync(new URL('localhost-cert.pem', dir));
-  const tlsServer = createHttpsServer({
+  const { url, seen } = await serve(answer, {
     key: readFileSync(new URL('localhost-key.pem', dir)),
     cert,
   });
-  let bytes = 0;
-  let requests = 0;
-  tlsServer.on('secureConnection', (socket) => {
-    sockets.add(socket);
-    socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
-  });
-  tlsServer.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    requests++;
-    answer(req, res);
-  });
-  await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
-  server = tlsServer;
-  const { port } = tlsServer.address() as AddressInfo;
-  const url = new URL(`https://localhost:${port}/check`);
   const ca = https.globalAgent.options.ca;
   https.globalAgent.options.ca = cert;
   try {
-    const refused = new Error('cover lapsed');
-    await expect(
-      post(url, {
-        beforeSend: () => {
-          throw refused;
-        },
-      }),
-    ).rejects.toBe(refused);
-    await sleep(100);
-    expect({ bytes, requests }).toEqual({ bytes: 0, requests: 0 });
-    expect((await post(url)).status).toBe(429);
-    const after = bytes;
-    await expect(
-      post(url, {
-        beforeSend: () => {
-          throw refused;
-        },
-      }),
-    ).rejects.toBe(refused);
-    await sleep(100);
-    expect({ bytes, requests }).toEqual({ bytes: after, requests: 1 });
+    await expectRefusalsSendNothing(url, seen);
   } finally {
     https.globalAgent.options.ca = ca;
   }
