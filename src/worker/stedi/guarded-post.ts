@@ -109,6 +109,8 @@ export function postGuarded(post: GuardedPost): Promise<StediReply> {
       req.end(body);
     };
     req.on('socket', (socket: Socket) => {
+      // Already failed (a connect refused at once): its error follows, with nothing sent.
+      if (socket.destroyed) return;
       // A kept-alive socket is connected already; a new one is connected (and, for TLS, past its
       // handshake) only later, and a write before then would wait in Node's buffer.
       if (!socket.connecting) return send();

@@ -175,6 +175,16 @@ it('gives up with nothing sent when no connection is made in time, and on a requ
   }).catch((e: unknown) => e);
   expect(bad).toBeInstanceOf(StediTransportError);
   expect((bad as StediTransportError).mayStillRun).toBe(false);
+
+  // A connection that fails before the socket is handed over (here a lookup failing at once):
+  // nothing was sent, so nothing may still run at Stedi.
+  const failsAtOnce: LookupFunction = (_host, _options, callback) =>
+    callback(Object.assign(new Error('no such host'), { code: 'ENOTFOUND' }), '', 4);
+  const unresolved = await post(new URL(`http://localhost:${url.port}/check`), {
+    lookup: failsAtOnce,
+  }).catch((e: unknown) => e);
+  expect(unresolved).toBeInstanceOf(StediTransportError);
+  expect((unresolved as StediTransportError).mayStillRun).toBe(false);
   await sleep(150);
   expect(seen.requests).toBe(0);
 });
